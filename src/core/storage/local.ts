@@ -1,0 +1,317 @@
+import { createReadStream, createWriteStream, constants as fsc } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { WharfError, fromFsError } from '../errors.js';
+import { decodeBytes, encodeBytes } from '../bytes.js';
+import { baseName, parentOf, splitVirtual } from '../vpath.js';
+import type { EntryType, FileStat, ReadOptions, StorageBackend, UploadSink, WriteOptions } from './types.js';
+
+const ONE_MIB = 1024 * 1024;
+const STAT_BATCH = 128;
+
+function typeOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryType {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  return 'other';
+}
+
+/**
+ * The local filesystem under one root folder. Containment is enforced here, on real paths:
+ * every operation resolves symlinks of the existing part of the path and refuses anything
+ * whose real location leaves the root (a planted symlink to /etc reads as "outside root").
+ */
+export class LocalStorage implements StorageBackend {
+  readonly root: string;
+  private realRoot: Promise<Buffer>;
+
+  constructor(root: string) {
+    this.root = nodePath.resolve(root);
+    this.realRoot = fsp.realpath(this.root).then((p) => encodeBytes(p));
+    this.realRoot.catch(() => undefined);
+  }
+
+  /** The on-disk path for a virtual path, as bytes (names need not be UTF-8). */
+  private diskPath(vpath: string): Buffer {
+    const parts = splitVirtual(vpath);
+    const rel = parts.length ? '/' + parts.join('/') : '';
+    return Buffer.concat([encodeBytes(this.root), encodeBytes(rel)]);
+  }
+
+  private async within(real: Buffer): Promise<boolean> {
+    const root = await this.realRoot.catch((err) => {
+      throw fromFsError(err, 'storage root');
+    });
+    if (real.equals(root)) return true;
+    const rootSlash = root[root.length - 1] === 0x2f ? root : Buffer.concat([root, Buffer.from('/')]);
+    return real.length > rootSlash.length && real.subarray(0, rootSlash.length).equals(rootSlash);
+  }
+
+  /**
+   * Resolves a virtual path to a disk path whose real location is inside the root.
+   * `followLast` false checks only the parent (for unlink/rename/lstat of a link itself).
+   */
+  private async contained(vpath: string, followLast = true): Promise<Buffer> {
+    const disk = this.diskPath(vpath);
+    if (splitVirtual(vpath).length === 0) return disk;
+    const probe = followLast ? disk : this.diskPath(parentOf(vpath));
+    let real: Buffer;
+    try {
+      real = (await fsp.realpath(probe, { encoding: 'buffer' })) as Buffer;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fromFsError(err, 'resolve');
+      // The target does not exist yet (upload, mkdir): its parent must be inside the root.
+      if (!followLast) throw fromFsError(err, 'resolve');
+      const parent = this.diskPath(parentOf(vpath));
+      try {
+        real = (await fsp.realpath(parent, { encoding: 'buffer' })) as Buffer;
+      } catch (perr) {
+        throw fromFsError(perr, 'resolve');
+      }
+      if (!(await this.within(real))) throw new WharfError('PATH_OUTSIDE_ROOT', 'Path is outside the root');
+      // A dangling symlink as the last component would let a create escape; refuse it.
+      try {
+        const lst = await fsp.lstat(disk);
+        if (lst.isSymbolicLink()) throw new WharfError('PATH_OUTSIDE_ROOT', 'Dangling symbolic link');
+      } catch (lerr) {
+        if (lerr instanceof WharfError) throw lerr;
+      }
+      return disk;
+    }
+    if (!(await this.within(real))) throw new WharfError('PATH_OUTSIDE_ROOT', 'Path is outside the root');
+    return disk;
+  }
+
+  async stat(vpath: string): Promise<FileStat> {
+    const disk = await this.contained(vpath);
+    try {
+      const st = await fsp.stat(disk, { bigint: false });
+      return {
+        name: baseName(vpath),
+        type: typeOf(st),
+        size: st.size,
+        mtime: st.mtime,
+        mode: st.mode & 0o7777,
+        nlink: st.nlink,
+        unique: `${st.dev.toString(16)}g${st.ino.toString(16)}`,
+      };
+    } catch (err) {
+      throw fromFsError(err, 'stat');
+    }
+  }
+
+  async *list(vpath: string): AsyncIterable<FileStat> {
+    const disk = await this.contained(vpath);
+    let dir: import('node:fs').Dir;
+    try {
+      dir = await fsp.opendir(disk, { encoding: 'buffer' as BufferEncoding, bufferSize: 256 });
+    } catch (err) {
+      throw fromFsError(err, 'list');
+    }
+    const batch: Buffer[] = [];
+    try {
+      for await (const dirent of dir) {
+        batch.push(dirent.name as unknown as Buffer);
+        if (batch.length >= STAT_BATCH) yield* await this.statBatch(disk, batch.splice(0));
+      }
+      if (batch.length) yield* await this.statBatch(disk, batch.splice(0));
+    } catch (err) {
+      throw fromFsError(err, 'list');
+    }
+  }
+
+  private async statBatch(dirDisk: Buffer, names: Buffer[]): Promise<FileStat[]> {
+    const slash = Buffer.from('/');
+    const results = await Promise.all(
+      names.map(async (raw): Promise<FileStat | undefined> => {
+        const full = Buffer.concat([dirDisk, slash, raw]);
+        try {
+          const st = await fsp.lstat(full);
+          const entry: FileStat = {
+            name: decodeBytes(raw),
+            type: typeOf(st),
+            size: st.size,
+            mtime: st.mtime,
+            mode: st.mode & 0o7777,
+            nlink: st.nlink,
+            unique: `${st.dev.toString(16)}g${st.ino.toString(16)}`,
+          };
+          if (entry.type === 'symlink') await this.describeLink(full, entry);
+          return entry;
+        } catch {
+          return undefined; // vanished between readdir and lstat
+        }
+      }),
+    );
+    return results.filter((e): e is FileStat => e !== undefined);
+  }
+
+  private async describeLink(full: Buffer, entry: FileStat): Promise<void> {
+    try {
+      entry.linkTarget = decodeBytes((await fsp.readlink(full, { encoding: 'buffer' })) as Buffer);
+      const real = (await fsp.realpath(full, { encoding: 'buffer' })) as Buffer;
+      if (!(await this.within(real))) return; // never reveal metadata of what lies outside
+      const st = await fsp.stat(full);
+      entry.target = { type: typeOf(st), size: st.size, mtime: st.mtime, mode: st.mode & 0o7777 };
+    } catch {
+      // dangling link: shown as a link without a target
+    }
+  }
+
+  async read(vpath: string, options: ReadOptions = {}): Promise<Readable> {
+    const disk = await this.contained(vpath);
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(disk, fsc.O_RDONLY);
+    } catch (err) {
+      throw fromFsError(err, 'open');
+    }
+    try {
+      const st = await handle.stat();
+      if (st.isDirectory()) throw new WharfError('STORAGE_IS_A_DIRECTORY', 'Is a directory');
+      if (!st.isFile()) throw new WharfError('PERMISSION_DENIED', 'Not a regular file');
+      const start = options.start ?? 0;
+      if (start > st.size) throw new WharfError('STORAGE_INVALID_RANGE', 'Restart offset beyond end of file');
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw fromFsError(err, 'open');
+    }
+    return createReadStream('', {
+      fd: handle,
+      start: options.start ?? 0,
+      highWaterMark: options.highWaterMark ?? ONE_MIB,
+      autoClose: true,
+    });
+  }
+
+  async write(vpath: string, options: WriteOptions = {}): Promise<UploadSink> {
+    const disk = await this.contained(vpath);
+    const atomic = options.atomic === true && !options.append && !options.start;
+    const target = atomic
+      ? Buffer.concat([this.diskPath(parentOf(vpath)), Buffer.from(`/.wharf-upload-${randomBytes(6).toString('hex')}.part`)])
+      : disk;
+    let flags: number;
+    if (options.exclusive) flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL;
+    else if (options.append) flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_APPEND;
+    else if (options.start && options.start > 0) flags = fsc.O_WRONLY | fsc.O_CREAT;
+    else flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC;
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(target, flags, 0o644);
+      const st = await handle.stat();
+      if (!st.isFile()) {
+        await handle.close();
+        throw new WharfError('STORAGE_IS_A_DIRECTORY', 'Not a regular file');
+      }
+      if (options.start && options.start > st.size) {
+        await handle.close();
+        throw new WharfError('STORAGE_INVALID_RANGE', 'Restart offset beyond end of file');
+      }
+    } catch (err) {
+      throw fromFsError(err, 'open');
+    }
+    const stream = createWriteStream('', {
+      fd: handle,
+      start: options.append ? undefined : (options.start ?? 0),
+      highWaterMark: ONE_MIB,
+      autoClose: false,
+    } as Parameters<typeof createWriteStream>[1]);
+    let settled = false;
+    const closeHandle = () => handle.close().catch(() => undefined);
+    return {
+      stream,
+      commit: async () => {
+        if (settled) return;
+        settled = true;
+        try {
+          if (options.fsync) await handle.sync();
+        } catch (err) {
+          await closeHandle();
+          if (atomic) await fsp.rm(target, { force: true }).catch(() => undefined);
+          throw fromFsError(err, 'fsync');
+        }
+        await closeHandle();
+        if (atomic) {
+          try {
+            await fsp.rename(target, disk);
+          } catch (err) {
+            await fsp.rm(target, { force: true }).catch(() => undefined);
+            throw fromFsError(err, 'rename');
+          }
+        }
+      },
+      abort: async () => {
+        if (settled) return;
+        settled = true;
+        stream.destroy();
+        await closeHandle();
+        if (atomic) await fsp.rm(target, { force: true }).catch(() => undefined);
+      },
+    };
+  }
+
+  async mkdir(vpath: string): Promise<void> {
+    const disk = await this.contained(vpath);
+    try {
+      await fsp.mkdir(disk);
+    } catch (err) {
+      throw fromFsError(err, 'mkdir');
+    }
+  }
+
+  async rmdir(vpath: string): Promise<void> {
+    if (splitVirtual(vpath).length === 0) throw new WharfError('PERMISSION_DENIED', 'Cannot remove the root');
+    const disk = await this.contained(vpath, false);
+    try {
+      const st = await fsp.lstat(disk);
+      if (!st.isDirectory()) throw new WharfError('STORAGE_NOT_A_DIRECTORY', 'Not a directory');
+      await fsp.rmdir(disk);
+    } catch (err) {
+      throw fromFsError(err, 'rmdir');
+    }
+  }
+
+  async unlink(vpath: string): Promise<void> {
+    const disk = await this.contained(vpath, false);
+    try {
+      const st = await fsp.lstat(disk);
+      if (st.isDirectory()) throw new WharfError('STORAGE_IS_A_DIRECTORY', 'Is a directory');
+      await fsp.unlink(disk);
+    } catch (err) {
+      throw fromFsError(err, 'delete');
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    if (splitVirtual(from).length === 0) throw new WharfError('PERMISSION_DENIED', 'Cannot rename the root');
+    const src = await this.contained(from, false);
+    const dst = await this.contained(to, false);
+    try {
+      await fsp.lstat(src);
+      await fsp.rename(src, dst);
+    } catch (err) {
+      throw fromFsError(err, 'rename');
+    }
+  }
+
+  async setTimes(vpath: string, mtime: Date): Promise<void> {
+    const disk = await this.contained(vpath);
+    try {
+      await fsp.utimes(disk, mtime, mtime);
+    } catch (err) {
+      throw fromFsError(err, 'utimes');
+    }
+  }
+
+  async chmod(vpath: string, mode: number): Promise<void> {
+    const disk = await this.contained(vpath);
+    try {
+      await fsp.chmod(disk, mode & 0o777);
+    } catch (err) {
+      throw fromFsError(err, 'chmod');
+    }
+  }
+}

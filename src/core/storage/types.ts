@@ -1,0 +1,67 @@
+import type { Readable, Writable } from 'node:stream';
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+
+/** Protocol-neutral metadata for one directory entry. */
+export interface FileStat {
+  /** Base name (surrogate-escaped when not valid UTF-8, see core/bytes.ts). */
+  name: string;
+  type: EntryType;
+  size: number;
+  mtime: Date;
+  /** POSIX permission bits (e.g. 0o644); backends without modes report a sensible default. */
+  mode: number;
+  nlink?: number;
+  /** A stable identity for MLSD `unique` when the backend has one (dev+inode). */
+  unique?: string;
+  /** For symlinks: the link text, and what it points at when that is inside the root. */
+  linkTarget?: string;
+  target?: { type: EntryType; size: number; mtime: Date; mode: number };
+}
+
+export interface ReadOptions {
+  /** Byte offset to start at (REST). */
+  start?: number;
+  /** Stream chunk size hint. */
+  highWaterMark?: number;
+}
+
+export interface WriteOptions {
+  /** Byte offset to write at without truncating what is before it (REST + STOR). */
+  start?: number;
+  /** Append to the end (APPE). */
+  append?: boolean;
+  /** Fail when the file exists (STOU). */
+  exclusive?: boolean;
+  /** Write to a temporary name and rename over the target only when `commit()` is called. */
+  atomic?: boolean;
+  /** fsync before reporting success. */
+  fsync?: boolean;
+}
+
+/**
+ * A writable upload target. The front end pipes bytes into `stream`, then calls `commit()`
+ * when the transfer succeeded (flush, fsync, atomic rename) or `abort()` when it did not.
+ */
+export interface UploadSink {
+  stream: Writable;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/**
+ * Every storage backend speaks virtual paths ('/a/b', already normalized and inside the
+ * user's root) and throws WharfError with semantic codes. No protocol knowledge here.
+ */
+export interface StorageBackend {
+  stat(path: string): Promise<FileStat>;
+  list(path: string): AsyncIterable<FileStat>;
+  read(path: string, options?: ReadOptions): Promise<Readable>;
+  write(path: string, options?: WriteOptions): Promise<UploadSink>;
+  mkdir(path: string): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  setTimes(path: string, mtime: Date): Promise<void>;
+  chmod?(path: string, mode: number): Promise<void>;
+}

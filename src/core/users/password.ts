@@ -1,0 +1,112 @@
+import { createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+
+function scrypt(password: string | Buffer, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scryptCb(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+}
+
+const DEFAULT_LOG_N = 15;
+const KEY_LENGTH = 32;
+
+/**
+ * Password hashes look like `$scrypt$ln=15,r=8,p=1$<salt b64>$<hash b64>`: self-describing so
+ * the cost can rise later without breaking old entries. scrypt runs on libuv's thread pool,
+ * off the event loop.
+ */
+export async function hashPassword(password: string, logN = DEFAULT_LOG_N): Promise<string> {
+  const salt = randomBytes(16);
+  const r = 8;
+  const p = 1;
+  const key = await scrypt(password, salt, KEY_LENGTH, { N: 2 ** logN, r, p, maxmem: 256 * 2 ** logN * r });
+  return `$scrypt$ln=${logN},r=${r},p=${p}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+interface ParsedHash {
+  logN: number;
+  r: number;
+  p: number;
+  salt: Buffer;
+  key: Buffer;
+}
+
+export function parseHash(encoded: string): ParsedHash | null {
+  const m = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(encoded);
+  if (!m) return null;
+  const logN = Number(m[1]);
+  if (logN < 1 || logN > 20) return null;
+  return { logN, r: Number(m[2]), p: Number(m[3]), salt: Buffer.from(m[4]!, 'base64'), key: Buffer.from(m[5]!, 'base64') };
+}
+
+export function isPasswordHash(encoded: string): boolean {
+  return parseHash(encoded) !== null;
+}
+
+export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
+  const parsed = parseHash(encoded);
+  if (!parsed) return false;
+  const { logN, r, p, salt, key } = parsed;
+  const candidate = await scrypt(password, salt, key.length, { N: 2 ** logN, r, p, maxmem: 256 * 2 ** logN * r + 1024 });
+  return candidate.length === key.length && timingSafeEqual(candidate, key);
+}
+
+/** A hash of a password nobody has, so unknown user names cost the same time as known ones. */
+let decoyHash: Promise<string> | undefined;
+export function decoyPasswordHash(): Promise<string> {
+  decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
+  return decoyHash;
+}
+
+/** Constant-time comparison of two secrets of any length. */
+export function safeEqual(a: string, b: string): boolean {
+  const key = randomBytes(32);
+  const ha = createHmac('sha256', key).update(a).digest();
+  const hb = createHmac('sha256', key).update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+/**
+ * Remembers for a short while that (user, password, stored hash) verified, so a client that
+ * opens many sessions does not pay scrypt each time. Keys are HMACs under a per-process
+ * secret: the cache never holds a password or anything that helps guess one.
+ */
+export class VerifiedCredentialsCache {
+  private readonly secret = randomBytes(32);
+  private readonly entries = new Map<string, number>();
+
+  constructor(
+    private readonly ttlMs = 60_000,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  private key(name: string, password: string, stored: string): string {
+    return createHmac('sha256', this.secret).update(name).update('\0').update(password).update('\0').update(stored).digest('base64');
+  }
+
+  has(name: string, password: string, stored: string): boolean {
+    const k = this.key(name, password, stored);
+    const expires = this.entries.get(k);
+    if (expires === undefined) return false;
+    if (expires < Date.now()) {
+      this.entries.delete(k);
+      return false;
+    }
+    return true;
+  }
+
+  add(name: string, password: string, stored: string): void {
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(this.key(name, password, stored), Date.now() + this.ttlMs);
+  }
+}
+
+/** Verifies against a stored scrypt hash, through the cache. */
+export async function verifyWithCache(cache: VerifiedCredentialsCache, name: string, password: string, stored: string): Promise<boolean> {
+  if (cache.has(name, password, stored)) return true;
+  const ok = await verifyPassword(password, stored);
+  if (ok) cache.add(name, password, stored);
+  return ok;
+}

@@ -1,0 +1,183 @@
+import type { Duplex } from 'node:stream';
+import { once } from 'node:events';
+import { encodeBytes } from '../../core/bytes.js';
+import { WharfError } from '../../core/errors.js';
+import type { FileStat } from '../../core/storage/types.js';
+import type { CommandSpec } from '../registry.js';
+import type { Session, TransferState } from '../session.js';
+import { runTransfer } from '../data/transfer.js';
+import { formatFacts, formatListLine, mlstFeatLine, ALL_MLST_FACTS } from '../listing.js';
+
+const BATCH_BYTES = 64 * 1024;
+
+/** Writes lines in ~64 KiB batches, waiting for drain: a 100 000-entry listing stays small in memory. */
+class LineBatcher {
+  private parts: string[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly socket: Duplex,
+    private readonly state: TransferState,
+  ) {}
+
+  async add(line: string): Promise<void> {
+    this.parts.push(line, '\r\n');
+    this.size += line.length + 2;
+    if (this.size >= BATCH_BYTES) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.parts.length === 0) return;
+    const chunk = encodeBytes(this.parts.join(''));
+    this.parts = [];
+    this.size = 0;
+    this.state.bytes += chunk.length;
+    if (this.socket.destroyed) throw new Error('data connection closed');
+    if (!this.socket.write(chunk)) {
+      await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close').then(() => Promise.reject(new Error('data connection closed')))]);
+    }
+  }
+}
+
+/** `LIST -la dir`: a leading `-flags` word is options, unless a file of that name exists. */
+async function splitListArg(s: Session, arg: string): Promise<string> {
+  const m = /^(-[A-Za-z1]+)(?:\s+(.*))?$/.exec(arg);
+  if (!m) return arg;
+  try {
+    await s.storage!.stat(s.resolve(arg));
+    return arg; // a real name that starts with a dash
+  } catch {
+    return m[2] ?? '';
+  }
+}
+
+type ListKind = 'LIST' | 'NLST' | 'MLSD';
+
+async function listing(s: Session, rawArg: string, kind: ListKind): Promise<void> {
+  s.restOffset = 0;
+  if (!s.hasDataEndpoint()) return s.reply(425, 'Use PORT, EPRT, PASV or EPSV first');
+  const arg = kind === 'MLSD' ? rawArg : await splitListArg(s, rawArg);
+  const path = s.resolve(arg);
+  let target: FileStat;
+  try {
+    if (!s.storage!.can('list')) throw new WharfError('PERMISSION_DENIED', 'list');
+    target = await s.storage!.stat(path);
+    if (kind === 'MLSD' && target.type !== 'dir') {
+      s.closeDataEndpoint();
+      return s.reply(501, 'MLSD needs a directory; use MLST for a file');
+    }
+  } catch (err) {
+    s.closeDataEndpoint();
+    throw err;
+  }
+  const user = s.user!;
+  const now = Date.now();
+  const prefix = kind === 'NLST' && arg.trim() !== '' ? arg.replace(/\/+$/, '') : undefined;
+  const lineFor = (entry: FileStat): string => {
+    if (kind === 'LIST') return formatListLine(entry, now);
+    if (kind === 'MLSD') return formatFacts(entry, s.mlstFacts, user.permissions);
+    return prefix !== undefined ? `${prefix}/${entry.name}` : entry.name;
+  };
+  await runTransfer(s, {
+    direction: 'listing',
+    path,
+    opening: `Here comes the directory listing`,
+    async run(socket, state) {
+      const out = new LineBatcher(socket, state);
+      if (target.type !== 'dir') {
+        // LIST/NLST of a single file lists that file
+        await out.add(kind === 'NLST' ? arg : formatListLine({ ...target, name: arg.split('/').pop() || target.name }, now));
+      } else {
+        if (kind === 'MLSD') await out.add(formatFacts(target, s.mlstFacts, user.permissions, 'cdir', '.'));
+        for await (const entry of s.storage!.list(path)) {
+          if (state.abortedBy) break;
+          await out.add(lineFor(entry));
+        }
+      }
+      await out.flush();
+    },
+  });
+}
+
+async function mlst(s: Session, arg: string): Promise<void> {
+  const path = s.resolve(arg);
+  const st = await s.storage!.stat(path);
+  s.reply(250, [`Listing ${path}`, ' ' + formatFacts(st, s.mlstFacts, s.user!.permissions, undefined, path), 'End']);
+}
+
+async function statCommand(s: Session, arg: string): Promise<void> {
+  if (arg.trim() === '') {
+    const lines = ['Wharf FTP server status:', `Connected from ${s.remoteIp}`];
+    lines.push(s.user ? `Logged in as ${s.user.name}` : 'Not logged in');
+    lines.push(`TYPE: ${s.type === 'A' ? 'ASCII' : 'BINARY'}, STRUcture: File, MODE: Stream`);
+    if (s.secure) lines.push(`Control connection is TLS; data connections are ${s.protectData ? 'TLS' : 'clear'}`);
+    const t = s.transfer;
+    if (t) {
+      const secs = Math.max((Date.now() - t.startedAt) / 1000, 0.001);
+      lines.push(`Transfer in progress: ${t.direction} ${t.path}: ${t.bytes}${t.size !== undefined ? ` of ${t.size}` : ''} bytes, ${Math.round(t.bytes / secs)} bytes/s`);
+    } else lines.push('No data transfer in progress');
+    lines.push('End of status');
+    return s.reply(211, lines);
+  }
+  if (!s.user) return s.reply(530, 'Please log in with USER and PASS first');
+  if (s.transfer) return s.reply(450, 'A transfer is in progress; STAT <path> must wait');
+  const listArg = await splitListArg(s, arg);
+  const path = s.resolve(listArg);
+  if (!s.storage!.can('list')) throw new WharfError('PERMISSION_DENIED', 'list');
+  const st = await s.storage!.stat(path);
+  const now = Date.now();
+  const lines = [`Status of ${path}:`];
+  if (st.type === 'dir') {
+    let count = 0;
+    for await (const entry of s.storage!.list(path)) {
+      lines.push(formatListLine(entry, now));
+      if (++count >= 10_000) {
+        lines.push('... listing truncated; use LIST');
+        break;
+      }
+    }
+  } else lines.push(formatListLine({ ...st, name: listArg.split('/').pop() || st.name }, now));
+  lines.push('End of status');
+  s.reply(213, lines);
+}
+
+export const listingCommands: CommandSpec[] = [
+  { name: 'LIST', help: 'LIST [<sp> path]: ls -l style listing', auth: true, arg: 'optional', transfer: true, run: (s, arg) => listing(s, arg, 'LIST') },
+  { name: 'NLST', help: 'NLST [<sp> path]: names only', auth: true, arg: 'optional', transfer: true, run: (s, arg) => listing(s, arg, 'NLST') },
+  {
+    name: 'MLSD',
+    help: 'MLSD [<sp> dir]: machine-readable listing (RFC 3659)',
+    auth: true,
+    arg: 'optional',
+    transfer: true,
+    run: (s, arg) => listing(s, arg, 'MLSD'),
+  },
+  {
+    name: 'MLST',
+    help: 'MLST [<sp> path]: facts about one entry, on the control connection',
+    auth: true,
+    arg: 'optional',
+    feat: (s) => mlstFeatLine(s.mlstFacts),
+    run: mlst,
+  },
+  {
+    name: 'STAT',
+    help: 'STAT [<sp> path]: server status, or a listing over the control connection',
+    auth: false,
+    arg: 'optional',
+    duringTransfer: true,
+    beforeTls: true,
+    run: statCommand,
+  },
+];
+
+/** `OPTS MLST type;size;`: the known facts named, in any case; unknown ones are ignored. */
+export function parseMlstOpts(value: string): Set<string> {
+  const wanted = value
+    .split(';')
+    .map((f) => f.trim().toLowerCase())
+    .filter(Boolean);
+  const known = new Set<string>(ALL_MLST_FACTS);
+  return new Set(wanted.filter((f) => known.has(f)));
+}
+

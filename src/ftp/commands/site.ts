@@ -1,0 +1,34 @@
+import type { CommandSpec } from '../registry.js';
+import type { Session } from '../session.js';
+
+/** SITE subcommands: one entry each, like the main table. */
+export interface SiteCommand {
+  name: string;
+  help: string;
+  run(s: Session, arg: string): Promise<void> | void;
+}
+
+export const siteCommands: SiteCommand[] = [
+  {
+    name: 'HELP',
+    help: 'SITE HELP: list SITE commands',
+    run(s) {
+      s.reply(214, ['SITE commands:', ...siteCommands.map((c) => ' ' + c.help), 'End']);
+    },
+  },
+];
+
+export const siteCommand: CommandSpec = {
+  name: 'SITE',
+  help: 'SITE <sp> subcommand: server-specific commands (SITE HELP lists them)',
+  auth: true,
+  arg: 'required',
+  async run(s, arg) {
+    const space = arg.indexOf(' ');
+    const name = (space < 0 ? arg : arg.slice(0, space)).toUpperCase();
+    const rest = space < 0 ? '' : arg.slice(space + 1);
+    const sub = siteCommands.find((c) => c.name === name);
+    if (!sub) return s.reply(500, `Unknown SITE command ${name.slice(0, 32)}`);
+    await sub.run(s, rest);
+  },
+};

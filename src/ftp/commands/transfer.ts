@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { isWharfError } from '../../core/errors.js';
+import { baseName, joinVirtual, parentOf } from '../../core/vpath.js';
+import type { UploadSink } from '../../core/storage/types.js';
+import type { CommandSpec } from '../registry.js';
+import type { Session } from '../session.js';
+import { LfToCrlf, CrlfToLf } from '../data/ascii.js';
+import { receiveStream, runTransfer, sendStream } from '../data/transfer.js';
+
+function modeName(s: Session): string {
+  return s.type === 'A' ? 'ASCII' : 'BINARY';
+}
+
+/** The REST offset belongs to the next transfer only, whatever its outcome. */
+function takeRestOffset(s: Session): number {
+  const offset = s.restOffset;
+  s.restOffset = 0;
+  return offset;
+}
+
+async function retrieve(s: Session, arg: string): Promise<void> {
+  const offset = takeRestOffset(s);
+  if (!s.hasDataEndpoint()) return s.reply(425, 'Use PORT, EPRT, PASV or EPSV first');
+  const path = s.resolve(arg);
+  const st = await s.storage!.stat(path);
+  if (st.type !== 'file') {
+    s.closeDataEndpoint();
+    return s.reply(550, st.type === 'dir' ? 'Is a directory' : 'Not a regular file');
+  }
+  let source;
+  try {
+    source = await s.storage!.read(path, { start: offset });
+  } catch (err) {
+    s.closeDataEndpoint();
+    throw err;
+  }
+  const outcome = await runTransfer(s, {
+    direction: 'download',
+    path,
+    size: st.size,
+    opening: `Opening ${modeName(s)} mode data connection for ${baseName(path)} (${st.size} bytes)`,
+    run: (socket, state) => sendStream(s.type === 'A' ? source.pipe(new LfToCrlf()) : source, socket, state),
+    finish: () => {
+      source.destroy();
+    },
+  });
+  s.ctx.events.emit('file:download', { ...s.info, user: s.user!.name, path, bytes: outcome.bytes, durationMs: outcome.durationMs, ok: outcome.ok });
+}
+
+type StoreMode = 'store' | 'append' | 'unique';
+
+async function store(s: Session, arg: string, mode: StoreMode): Promise<void> {
+  const offset = takeRestOffset(s);
+  if (mode !== 'store' && offset > 0) return s.reply(503, `REST is not allowed with ${mode === 'append' ? 'APPE' : 'STOU'}`);
+  if (!s.hasDataEndpoint()) return s.reply(425, 'Use PORT, EPRT, PASV or EPSV first');
+  let path: string;
+  let sink: UploadSink;
+  try {
+    if (mode === 'unique') ({ path, sink } = await createUnique(s, arg));
+    else {
+      path = s.resolve(arg);
+      sink = await s.storage!.write(path, {
+        ...(mode === 'append' ? { append: true } : offset > 0 ? { start: offset } : {}),
+        atomic: s.ctx.settings.atomicUploads,
+        fsync: s.ctx.settings.fsync,
+      });
+    }
+  } catch (err) {
+    s.closeDataEndpoint();
+    return s.replyError(err, 'create');
+  }
+  const opening = mode === 'unique' ? `FILE: ${baseName(path)}` : `Ok to send data for ${baseName(path)}`;
+  let commitError: unknown;
+  const outcome = await runTransfer(s, {
+    direction: 'upload',
+    path,
+    opening,
+    run: async (socket, state) => {
+      await receiveStream(socket, sink.stream, state, s.type === 'A' ? new CrlfToLf() : undefined);
+      try {
+        await sink.commit(); // flush, fsync, atomic rename: only then may 226 go out
+      } catch (err) {
+        commitError = err;
+        throw err;
+      }
+    },
+    finish: async (ok) => {
+      if (!ok && !commitError) await sink.abort();
+    },
+  });
+  s.ctx.events.emit('file:upload', { ...s.info, user: s.user!.name, path, bytes: outcome.bytes, durationMs: outcome.durationMs, ok: outcome.ok, mode });
+}
+
+async function createUnique(s: Session, arg: string): Promise<{ path: string; sink: UploadSink }> {
+  const hint = arg.trim() ? s.resolve(arg) : joinVirtual(s.cwd, 'wharf');
+  const dir = arg.trim() ? parentOf(hint) : s.cwd;
+  const stem = baseName(hint) || 'wharf';
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const name = attempt === 0 && arg.trim() ? stem : `${stem}.${randomBytes(4).toString('hex')}`;
+    const path = joinVirtual(dir, name);
+    try {
+      return { path, sink: await s.storage!.write(path, { exclusive: true, fsync: s.ctx.settings.fsync }) };
+    } catch (err) {
+      if (!isWharfError(err, 'STORAGE_EXISTS')) throw err;
+    }
+  }
+  throw new Error('could not find a unique name');
+}
+
+export const transferCommands: CommandSpec[] = [
+  { name: 'RETR', help: 'RETR <sp> path: download a file', auth: true, arg: 'required', transfer: true, run: retrieve },
+  { name: 'STOR', help: 'STOR <sp> path: upload a file', auth: true, arg: 'required', transfer: true, run: (s, arg) => store(s, arg, 'store') },
+  { name: 'APPE', help: 'APPE <sp> path: append to a file (created when missing)', auth: true, arg: 'required', transfer: true, run: (s, arg) => store(s, arg, 'append') },
+  { name: 'STOU', help: 'STOU [<sp> name]: upload under a new unique name', auth: true, arg: 'optional', transfer: true, run: (s, arg) => store(s, arg, 'unique') },
+  {
+    name: 'ABOR',
+    help: 'ABOR: abort the running transfer',
+    auth: true,
+    arg: 'none',
+    duringTransfer: true,
+    beforeTls: true,
+    async run(s) {
+      const transfer = s.transfer;
+      if (!transfer) {
+        s.closeDataEndpoint();
+        return s.reply(225, 'No transfer to abort');
+      }
+      transfer.abortedBy = 'ABOR';
+      transfer.abort();
+      await s.settle(); // the transfer answers 426 first
+      s.reply(226, 'ABOR successful');
+    },
+  },
+];

@@ -1,0 +1,54 @@
+import type { Authenticator, User } from '../core/users/types.js';
+import type { StorageBackend } from '../core/storage/types.js';
+import type { WharfEvents } from '../core/events.js';
+import type { Logger } from '../core/logger.js';
+import type { PassivePortPool } from './data/ports.js';
+import type { Session } from './session.js';
+import type { CommandTable } from './registry.js';
+
+export interface FtpTimeouts {
+  /** Pre-login sessions are closed after this long. */
+  loginMs: number;
+  /** Logged-in sessions idle (no command, no transfer) this long are closed. */
+  idleMs: number;
+  /** Waiting for a passive peer or an active connect. */
+  dataConnectMs: number;
+  /** Delay before answering a failed PASS. */
+  failedLoginDelayMs: number;
+}
+
+export interface FtpLimits {
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  /** Commands waiting behind a transfer before the control socket stops being read. */
+  maxQueuedCommands: number;
+}
+
+/** Settings of one FTP listener, fully resolved (no optionals to re-default at run time). */
+export interface FtpSettings {
+  greeting: string;
+  maxLineLength: number;
+  passiveAddress?: string;
+  /** Server side port for active connections (20 by tradition); undefined lets the OS choose. */
+  activeSourcePort?: number;
+  /** Allow PORT/EPRT at all. */
+  activeEnabled: boolean;
+  atomicUploads: boolean;
+  fsync: boolean;
+  timeouts: FtpTimeouts;
+  limits: FtpLimits;
+}
+
+/** What every session of a listener shares. Owned by createServer; no global state. */
+export interface FtpContext {
+  settings: FtpSettings;
+  authenticator: Authenticator;
+  events: WharfEvents;
+  log: Logger;
+  ports: PassivePortPool;
+  commands: CommandTable;
+  sessions: Set<Session>;
+  storageFor(user: User): StorageBackend;
+  /** Server is shutting down: refuse new transfers and logins. */
+  closing: boolean;
+}

@@ -1,0 +1,123 @@
+/**
+ * Splits the control stream into command lines. Handles split reads and pipelining, CRLF or
+ * bare LF, Telnet IAC sequences (IAC IP / DM / option negotiation are dropped, IAC IAC is a
+ * literal 0xFF), and an upper bound on line length: an over-long line is reported once and
+ * the rest of it discarded, so memory per session stays bounded whatever the peer sends.
+ */
+export const IAC = 0xff;
+const SB = 0xfa;
+const SE = 0xf0;
+const WILL = 0xfb;
+const DONT = 0xfe;
+
+export type FramedLine = { kind: 'line'; bytes: Buffer } | { kind: 'overlong' };
+
+export class LineFramer {
+  private buf: Buffer;
+  private len = 0;
+  private discarding = false;
+  /** Telnet parser state: 0 data, 1 after IAC, 2 option byte pending, 3 in subnegotiation, 4 IAC inside SB. */
+  private telnet = 0;
+
+  constructor(readonly maxLineLength = 8192) {
+    this.buf = Buffer.allocUnsafe(Math.min(512, maxLineLength + 1));
+  }
+
+  /** Feeds bytes; returns the complete lines (without line ending) in order. */
+  push(chunk: Buffer): FramedLine[] {
+    const out: FramedLine[] = [];
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      switch (this.telnet) {
+        case 1:
+          if (b === IAC) {
+            this.telnet = 0;
+            this.append(IAC);
+          } else if (b >= WILL && b <= DONT) this.telnet = 2;
+          else if (b === SB) this.telnet = 3;
+          else this.telnet = 0; // IP, DM, AO, AYT, ...: dropped
+          continue;
+        case 2:
+          this.telnet = 0;
+          continue;
+        case 3:
+          if (b === IAC) this.telnet = 4;
+          continue;
+        case 4:
+          this.telnet = b === SE ? 0 : 3;
+          continue;
+      }
+      if (b === IAC) {
+        this.telnet = 1;
+        continue;
+      }
+      if (b === 0x0a) {
+        if (this.discarding) {
+          this.discarding = false;
+          this.len = 0;
+          continue;
+        }
+        let end = this.len;
+        if (end > 0 && this.buf[end - 1] === 0x0d) end--;
+        out.push({ kind: 'line', bytes: Buffer.from(this.buf.subarray(0, end)) });
+        this.len = 0;
+        continue;
+      }
+      if (this.discarding) continue;
+      if (this.len >= this.maxLineLength) {
+        this.discarding = true;
+        this.len = 0;
+        out.push({ kind: 'overlong' });
+        continue;
+      }
+      this.append(b);
+    }
+    return out;
+  }
+
+  /** Bytes held for an unfinished line (for tests of the bound). */
+  get pending(): number {
+    return this.len;
+  }
+
+  private append(b: number): void {
+    if (this.len >= this.maxLineLength) {
+      if (!this.discarding) this.discarding = true;
+      return;
+    }
+    if (this.len === this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.min(this.buf.length * 2, this.maxLineLength + 1));
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    this.buf[this.len++] = b;
+  }
+}
+
+export interface ParsedCommand {
+  verb: string;
+  arg: string;
+  hasArg: boolean;
+}
+
+/**
+ * Splits "VERB argument": the verb is case-insensitive, the argument is everything after
+ * the first space, verbatim (leading spaces, quotes and dashes belong to file names).
+ */
+export function parseCommand(line: string): ParsedCommand {
+  const space = line.indexOf(' ');
+  if (space < 0) return { verb: line.toUpperCase(), arg: '', hasArg: false };
+  return { verb: line.slice(0, space).toUpperCase(), arg: line.slice(space + 1), hasArg: true };
+}
+
+const URGENT_VERBS = ['ABOR', 'STAT', 'QUIT'];
+
+/**
+ * Clients send ABOR after Telnet IP/Synch; stray bytes can survive before the verb
+ * (e.g. the urgent DM byte delivered inline). A line that is not a known verb but ends in
+ * ABOR, STAT or QUIT is that command.
+ */
+export function recoverUrgentVerb(line: string): string | undefined {
+  const upper = line.trim().toUpperCase();
+  return URGENT_VERBS.find((v) => upper.endsWith(v) && upper.length > v.length);
+}

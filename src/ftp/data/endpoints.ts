@@ -1,0 +1,176 @@
+import * as net from 'node:net';
+import { sameHost } from './address.js';
+
+export class DataConnectionError extends Error {
+  override readonly name = 'DataConnectionError';
+}
+
+/** One side of a future data connection: a passive listener or an active target. */
+export interface DataEndpoint {
+  readonly kind: 'passive' | 'active';
+  /** A connection is already established (the reply is then 125, not 150). */
+  readonly ready: boolean;
+  /** The connected socket; rejects with DataConnectionError on timeout or refusal. */
+  open(timeoutMs: number): Promise<net.Socket>;
+  /** Releases the listener or socket; safe to call more than once. */
+  close(): void;
+}
+
+export interface PassiveEndpointEvents {
+  /** A connection from another host was dropped (passive port theft). */
+  onForeignPeer?(address: string): void;
+}
+
+/**
+ * A passive listener that accepts exactly one connection, and only from the control peer's
+ * IP: anything else is closed before a byte is exchanged. The listener closes as soon as
+ * the right peer arrives, so the port returns to the pool.
+ */
+export class PassiveEndpoint implements DataEndpoint {
+  readonly kind = 'passive';
+  private socket: net.Socket | undefined;
+  private closed = false;
+  private waiters: Array<{ resolve: (s: net.Socket) => void; reject: (e: Error) => void }> = [];
+
+  constructor(
+    private readonly server: net.Server,
+    private readonly clientIp: string,
+    private readonly events: PassiveEndpointEvents = {},
+  ) {
+    server.on('connection', (socket) => this.accept(socket));
+    server.on('error', () => this.close());
+  }
+
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  get ready(): boolean {
+    return this.socket !== undefined && !this.socket.destroyed;
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    if (this.closed || this.socket || !sameHost(socket.remoteAddress, this.clientIp)) {
+      if (!this.closed && !this.socket) this.events.onForeignPeer?.(socket.remoteAddress ?? '');
+      socket.resetAndDestroy();
+      return;
+    }
+    this.socket = socket;
+    this.server.close();
+    for (const w of this.waiters.splice(0)) w.resolve(socket);
+  }
+
+  open(timeoutMs: number): Promise<net.Socket> {
+    if (this.socket) return Promise.resolve(this.socket);
+    if (this.closed) return Promise.reject(new DataConnectionError('Data connection closed'));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new DataConnectionError('Timed out waiting for the data connection'));
+      }, timeoutMs);
+      const waiter = {
+        resolve: (s: net.Socket) => {
+          clearTimeout(timer);
+          resolve(s);
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.server.close();
+    this.socket?.destroy();
+    for (const w of this.waiters.splice(0)) w.reject(new DataConnectionError('Data connection closed'));
+  }
+}
+
+export interface ActiveTarget {
+  host: string;
+  port: number;
+  /** Bind the server's side here (the control connection's local address). */
+  localAddress?: string;
+  /** Source port for the server's side (20 by tradition); falls back to any when unavailable. */
+  localPort?: number;
+}
+
+/** PORT/EPRT: the server connects out when the transfer command arrives. */
+export class ActiveEndpoint implements DataEndpoint {
+  readonly kind = 'active';
+  private socket: net.Socket | undefined;
+  private closed = false;
+
+  constructor(
+    readonly target: ActiveTarget,
+    private readonly onSourcePortUnavailable?: (err: Error) => void,
+  ) {}
+
+  get ready(): boolean {
+    return false;
+  }
+
+  async open(timeoutMs: number): Promise<net.Socket> {
+    if (this.closed) throw new DataConnectionError('Data connection closed');
+    const { localPort } = this.target;
+    if (localPort) {
+      try {
+        return await this.connect(timeoutMs, localPort);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw this.wrap(err);
+        this.onSourcePortUnavailable?.(err as Error);
+      }
+    }
+    try {
+      return await this.connect(timeoutMs, undefined);
+    } catch (err) {
+      throw this.wrap(err);
+    }
+  }
+
+  private wrap(err: unknown): DataConnectionError {
+    return err instanceof DataConnectionError ? err : new DataConnectionError(`Cannot connect to ${this.target.host} port ${this.target.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+
+  private connect(timeoutMs: number, localPort: number | undefined): Promise<net.Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({
+        host: this.target.host,
+        port: this.target.port,
+        ...(this.target.localAddress ? { localAddress: this.target.localAddress } : {}),
+        ...(localPort ? { localPort } : {}),
+      });
+      this.socket = socket;
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new DataConnectionError(`Timed out connecting to ${this.target.host} port ${this.target.port}`));
+      }, timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        socket.on('error', () => undefined);
+        if (this.closed) {
+          socket.destroy();
+          reject(new DataConnectionError('Data connection closed'));
+        } else resolve(socket);
+      });
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(err);
+      });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket?.destroy();
+  }
+}

@@ -1,0 +1,184 @@
+import type * as net from 'node:net';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import { once } from 'node:events';
+import type { Session, TransferDirection, TransferState } from '../session.js';
+import { DataConnectionError } from './endpoints.js';
+import { replyForError } from '../error-replies.js';
+import { fromFsError } from '../../core/errors.js';
+
+const CLOSE_GRACE_MS = 10_000;
+
+export interface TransferPlan {
+  direction: TransferDirection;
+  path: string;
+  size?: number;
+  /** The text after 150/125, e.g. "Opening BINARY mode data connection for x (12 bytes)". */
+  opening: string;
+  /** Moves the bytes; resolves when every byte reached its destination. */
+  run(socket: Duplex, state: TransferState): Promise<void>;
+  /** Called once, with whether the transfer completed (226). */
+  finish?(ok: boolean, state: TransferState): Promise<void> | void;
+}
+
+export interface TransferOutcome {
+  ok: boolean;
+  bytes: number;
+  durationMs: number;
+}
+
+/**
+ * The one place a data transfer happens: take the session's data slot, announce 150/125,
+ * connect (either order), secure (PROT P), move bytes, close the data socket and only then
+ * answer 226. ABOR, QUIT, a vanished client and storage errors all end here with the reply
+ * PROTOCOL.md asks for, and the endpoint is always released.
+ */
+export async function runTransfer(session: Session, plan: TransferPlan): Promise<TransferOutcome> {
+  const endpoint = session.takeDataEndpoint();
+  const startedAt = Date.now();
+  if (!endpoint) {
+    session.reply(425, 'Use PORT, EPRT, PASV or EPSV first');
+    await plan.finish?.(false, { direction: plan.direction, path: plan.path, bytes: 0, startedAt, abort() {} });
+    return { ok: false, bytes: 0, durationMs: 0 };
+  }
+  let socket: Duplex | undefined;
+  let raw: net.Socket | undefined;
+  const state: TransferState = {
+    direction: plan.direction,
+    path: plan.path,
+    bytes: 0,
+    startedAt,
+    ...(plan.size !== undefined ? { size: plan.size } : {}),
+    abort() {
+      state.abortedBy ??= 'ABOR';
+      endpoint.close();
+      socket?.destroy();
+    },
+  };
+  session.transfer = state;
+  let ok = false;
+  try {
+    session.reply(endpoint.ready ? 125 : 150, plan.opening);
+    try {
+      raw = await endpoint.open(session.ctx.settings.timeouts.dataConnectMs);
+      socket = session.protectData && session.secureDataSocket ? await session.secureDataSocket(raw) : raw;
+    } catch (err) {
+      if (state.abortedBy) throw err;
+      const why = err instanceof DataConnectionError ? err.message : (err as Error).message;
+      session.reply(425, `Can't open data connection: ${why}`);
+      return { ok: false, bytes: 0, durationMs: Date.now() - startedAt };
+    }
+    if (raw.isPaused()) raw.resume();
+    await plan.run(socket, state);
+    if (state.abortedBy) throw new Error('aborted');
+    await closeGracefully(socket);
+    ok = true;
+    session.reply(226, `Transfer complete (${state.bytes} bytes)`);
+  } catch (err) {
+    socket?.destroy();
+    if (state.abortedBy) session.reply(426, 'Connection closed; transfer aborted');
+    else if (isStorageFailure(err)) {
+      const { code, text } = replyForError(err, 'transfer');
+      session.reply(code === 550 ? 551 : code, text);
+    } else session.reply(426, 'Connection closed; transfer aborted');
+  } finally {
+    endpoint.close();
+    if (session.transfer === state) session.transfer = undefined;
+    await plan.finish?.(ok, state);
+  }
+  return { ok, bytes: state.bytes, durationMs: Date.now() - startedAt };
+}
+
+function isStorageFailure(err: unknown): boolean {
+  return (err as { name?: string } | null)?.name === 'WharfError';
+}
+
+/**
+ * Ends our side and waits for the socket to close: every byte reached the kernel (and with
+ * TLS the close_notify went out). A peer that never closes is cut off after a grace period.
+ */
+async function closeGracefully(socket: Duplex): Promise<void> {
+  if (socket.destroyed) return;
+  const closed = once(socket, 'close').catch(() => undefined);
+  socket.end();
+  const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+  timer.unref();
+  if (socket.readable) socket.resume(); // drain anything the peer sends so its FIN is seen
+  await closed;
+  clearTimeout(timer);
+}
+
+/** Streams `source` into the data socket, counting bytes, honouring backpressure. */
+export function sendStream(source: Readable, socket: Duplex, state: TransferState): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (err?: Error | null) => {
+      if (done) return;
+      done = true;
+      source.off('data', onData);
+      socket.off('drain', onDrain);
+      socket.off('error', finish);
+      socket.off('close', onClose);
+      if (err) {
+        source.destroy();
+        reject(err);
+      } else resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      state.bytes += chunk.length;
+      if (!socket.write(chunk)) source.pause();
+    };
+    const onDrain = () => source.resume();
+    const onClose = () => finish(new Error('data connection closed by peer'));
+    source.on('data', onData);
+    source.once('end', () => finish());
+    source.once('error', (err) => finish(fromFsError(err, 'read')));
+    socket.on('drain', onDrain);
+    socket.once('error', finish);
+    socket.once('close', onClose);
+  });
+}
+
+/**
+ * Streams the data socket into `sink`. When the peer vanishes mid-upload, what already
+ * arrived is still flushed to storage (so REST can resume it) before the error is raised.
+ */
+export function receiveStream(socket: Duplex, sink: Writable, state: TransferState, transform?: Duplex): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const source: Readable = transform ? socket.pipe(transform) : socket;
+    let failure: Error | undefined;
+    let ended = false;
+    let socketEnded = false;
+    socket.once('end', () => {
+      socketEnded = true;
+    });
+    let settled = false;
+    const settle = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      if (err) reject(err);
+      else resolve();
+    };
+    socket.on('data', (chunk: Buffer) => {
+      state.bytes += chunk.length;
+    });
+    source.pipe(sink, { end: false });
+    source.once('end', () => {
+      ended = true;
+      sink.end();
+    });
+    socket.once('error', (err) => {
+      failure ??= err;
+    });
+    socket.once('close', () => {
+      if (ended || socketEnded) return;
+      failure ??= new Error('data connection closed before the end of the upload');
+      source.unpipe(sink);
+      sink.end();
+    });
+    sink.once('finish', () => settle(failure));
+    sink.once('error', (err) => {
+      socket.destroy();
+      settle(fromFsError(err, 'write'));
+    });
+  });
+}

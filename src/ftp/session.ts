@@ -1,0 +1,343 @@
+import type * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import type { User } from '../core/users/types.js';
+import { GuardedStorage } from '../core/storage/guards/permissions.js';
+import { resolveVirtual } from '../core/vpath.js';
+import { decodeBytes, encodeBytes } from '../core/bytes.js';
+import type { Logger } from '../core/logger.js';
+import type { SessionInfo } from '../core/events.js';
+import type { FtpContext } from './context.js';
+import { LineFramer, parseCommand, recoverUrgentVerb } from './control/framing.js';
+import { formatReply } from './control/reply.js';
+import type { DataEndpoint } from './data/endpoints.js';
+import { plainAddress } from './data/address.js';
+import type { CommandSpec } from './registry.js';
+import { replyForError } from './error-replies.js';
+
+export type TransferDirection = 'download' | 'upload' | 'listing';
+
+/** What STAT reports and ABOR interrupts while a transfer runs. */
+export interface TransferState {
+  direction: TransferDirection;
+  path: string;
+  bytes: number;
+  startedAt: number;
+  /** Total size when known (downloads). */
+  size?: number;
+  /** Set by ABOR or QUIT: the transfer must stop and answer 426. */
+  abortedBy?: 'ABOR' | 'QUIT' | 'shutdown';
+  abort(): void;
+}
+
+export const DEFAULT_MLST_FACTS = ['type', 'size', 'modify', 'perm', 'unique', 'unix.mode'] as const;
+
+/**
+ * One control connection: its login, working directory, transfer parameters, its single
+ * data slot, and the command loop. The session owns every resource it opens (data
+ * endpoint, transfer, timers) and releases them all in `destroy()`, whatever the path.
+ */
+export class Session {
+  readonly id = randomBytes(6).toString('hex');
+  readonly remoteIp: string;
+  readonly localIp: string;
+  readonly openedAt = Date.now();
+  readonly log: Logger;
+
+  socket: net.Socket | Duplex;
+  user: User | undefined;
+  storage: GuardedStorage | undefined;
+  pendingUser: string | undefined;
+  cwd = '/';
+  type: 'A' | 'I' = 'A';
+  restOffset = 0;
+  renameFrom: string | undefined;
+  epsvAll = false;
+  mlstFacts = new Set<string>(DEFAULT_MLST_FACTS);
+  utf8 = true;
+  clientName: string | undefined;
+  /** TLS on the control connection (AUTH TLS or implicit). */
+  secure = false;
+  /** PBSZ was sent after AUTH. */
+  pbszSet = false;
+  /** PROT P: data connections are TLS. */
+  protectData = false;
+  /** Turns a raw data socket into a secured one (installed by the TLS front end). */
+  secureDataSocket: ((socket: net.Socket) => Promise<Duplex>) | undefined;
+  transfer: TransferState | undefined;
+  failedLogins = 0;
+
+  private data: DataEndpoint | undefined;
+  private readonly framer: LineFramer;
+  /** Lines waiting to run; null stands for an over-long line (answered 500 in its turn). */
+  private readonly queue: Array<Buffer | null> = [];
+  private running = false;
+  private busy: Promise<void> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private detach: (() => void) | undefined;
+  private readonly closeWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly ctx: FtpContext,
+    socket: net.Socket,
+    readonly protocol: 'ftp' | 'ftps' = 'ftp',
+  ) {
+    this.socket = socket;
+    this.remoteIp = plainAddress(socket.remoteAddress);
+    this.localIp = plainAddress(socket.localAddress);
+    this.framer = new LineFramer(ctx.settings.maxLineLength);
+    this.log = ctx.log.child({ session: this.id, ip: this.remoteIp });
+    this.attach(socket);
+    this.armIdleTimer();
+  }
+
+  get info(): SessionInfo {
+    return { sessionId: this.id, ip: this.remoteIp, protocol: this.secure ? 'ftps' : this.protocol };
+  }
+
+  get loggedIn(): boolean {
+    return this.user !== undefined;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Reads commands from `socket` (used again after AUTH TLS swaps in the TLS socket). */
+  attach(socket: net.Socket | Duplex): void {
+    this.detach?.();
+    this.socket = socket;
+    const onData = (chunk: Buffer) => this.onBytes(chunk);
+    const onEnd = () => this.destroy('client closed the connection');
+    const onError = (err: Error) => {
+      this.log.debug({ err: err.message }, 'control connection error');
+      this.destroy('control connection error');
+    };
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('close', onEnd);
+    socket.on('error', onError);
+    this.detach = () => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      socket.off('error', onError);
+    };
+  }
+
+  /** Stops reading commands from the current socket (before handing it to TLS). */
+  release(): void {
+    this.detach?.();
+    this.detach = undefined;
+  }
+
+  // ---- replies -------------------------------------------------------------------------
+
+  reply(code: number, text: string | readonly string[]): void {
+    if (this.closed || this.socket.destroyed || !this.socket.writable) return;
+    this.socket.write(encodeBytes(formatReply(code, text)));
+  }
+
+  /** Writes a reply and waits until it has been handed to the kernel (before TLS or close). */
+  replyAndFlush(code: number, text: string | readonly string[]): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed || this.socket.destroyed || !this.socket.writable) return resolve();
+      this.socket.write(encodeBytes(formatReply(code, text)), () => resolve());
+    });
+  }
+
+  replyError(err: unknown, context: 'read' | 'create' | 'transfer' = 'read'): void {
+    const { code, text } = replyForError(err, context);
+    if (code === 451) this.log.warn({ err: (err as Error)?.message }, 'storage error');
+    this.reply(code, text);
+  }
+
+  // ---- paths ---------------------------------------------------------------------------
+
+  /** Resolves a client path against the working directory; throws on NUL/CR/LF. */
+  resolve(arg: string): string {
+    return resolveVirtual(this.cwd, arg);
+  }
+
+  // ---- login ---------------------------------------------------------------------------
+
+  login(user: User): void {
+    this.user = user;
+    this.storage = new GuardedStorage(this.ctx.storageFor(user), user.permissions);
+    this.cwd = '/';
+    this.armIdleTimer();
+  }
+
+  // ---- data slot -----------------------------------------------------------------------
+
+  setDataEndpoint(endpoint: DataEndpoint): void {
+    this.data?.close();
+    this.data = endpoint;
+  }
+
+  hasDataEndpoint(): boolean {
+    return this.data !== undefined;
+  }
+
+  takeDataEndpoint(): DataEndpoint | undefined {
+    const endpoint = this.data;
+    this.data = undefined;
+    return endpoint;
+  }
+
+  closeDataEndpoint(): void {
+    this.data?.close();
+    this.data = undefined;
+  }
+
+  // ---- command loop --------------------------------------------------------------------
+
+  private onBytes(chunk: Buffer): void {
+    if (this.closed) return;
+    for (const framed of this.framer.push(chunk)) {
+      if (framed.kind === 'overlong') {
+        this.queue.push(null);
+        continue;
+      }
+      if (this.transfer && this.isUrgent(framed.bytes)) {
+        void this.execute(framed.bytes);
+        continue;
+      }
+      this.queue.push(framed.bytes);
+    }
+    if (this.queue.length >= this.ctx.settings.limits.maxQueuedCommands && 'pause' in this.socket) {
+      this.socket.pause(); // backpressure: stop reading until the queue drains
+    }
+    void this.pump();
+  }
+
+  /** ABOR during a transfer jumps the queue: it exists to interrupt what is running. */
+  private isUrgent(bytes: Buffer): boolean {
+    const line = decodeBytes(bytes);
+    const { verb } = parseCommand(line);
+    return verb === 'ABOR' || (!this.ctx.commands.get(verb) && recoverUrgentVerb(line) === 'ABOR');
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (!this.closed && this.queue.length > 0) {
+        const bytes = this.queue[0]!;
+        if (bytes === null) {
+          this.queue.shift();
+          this.reply(500, 'Command line too long');
+          continue;
+        }
+        const spec = this.lookup(decodeBytes(bytes)).spec;
+        if (this.busy && !spec?.duringTransfer) {
+          await this.busy; // later commands wait for the transfer; ABOR/STAT/NOOP/QUIT do not
+          continue;
+        }
+        this.queue.shift();
+        if ('isPaused' in this.socket && this.socket.isPaused() && this.queue.length < this.ctx.settings.limits.maxQueuedCommands / 2) {
+          this.socket.resume();
+        }
+        if (spec?.transfer) {
+          const job = this.execute(bytes).finally(() => {
+            if (this.busy === job) this.busy = undefined;
+            this.armIdleTimer();
+          });
+          this.busy = job;
+          this.disarmIdleTimer();
+        } else {
+          await this.execute(bytes);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private lookup(line: string): { spec: CommandSpec | undefined; verb: string; arg: string; hasArg: boolean } {
+    const parsed = parseCommand(line);
+    let spec = this.ctx.commands.get(parsed.verb);
+    if (!spec) {
+      const urgent = recoverUrgentVerb(line);
+      if (urgent) return { spec: this.ctx.commands.get(urgent), verb: urgent, arg: '', hasArg: false };
+    }
+    return { spec, ...parsed };
+  }
+
+  /** The generic checks from the table, then the handler. Never throws. */
+  private async execute(bytes: Buffer): Promise<void> {
+    const line = decodeBytes(bytes);
+    const { spec, verb, arg, hasArg } = this.lookup(line);
+    if (!this.busy) this.armIdleTimer();
+    this.log.debug({ cmd: verb, arg: verb === 'PASS' ? '****' : arg }, 'command');
+    if (!spec) {
+      if (verb === '') return; // an empty line is not worth a reply
+      return this.reply(500, `Unknown command "${verb.slice(0, 32)}"`);
+    }
+    if (spec.notImplemented) return this.reply(502, `${spec.name} not implemented`);
+    if (spec.arg === 'required' && (!hasArg || arg === '')) return this.reply(501, `Syntax error: ${spec.name} needs an argument`);
+    if (spec.arg === 'none' && hasArg && arg.trim() !== '') return this.reply(501, `Syntax error: ${spec.name} takes no argument`);
+    if (spec.auth && !this.user) return this.reply(530, 'Please log in with USER and PASS first');
+    try {
+      await spec.run(this, arg);
+    } catch (err) {
+      this.replyError(err);
+    }
+  }
+
+  // ---- timers --------------------------------------------------------------------------
+
+  private armIdleTimer(): void {
+    clearTimeout(this.idleTimer);
+    if (this.closed || this.busy) return;
+    const { loginMs, idleMs } = this.ctx.settings.timeouts;
+    const ms = this.user ? idleMs : loginMs;
+    if (ms <= 0) return;
+    this.idleTimer = setTimeout(() => {
+      void this.replyAndFlush(421, this.user ? 'Idle timeout, closing control connection' : 'Login timeout, closing control connection').then(() => this.destroy('timeout'));
+    }, ms);
+    this.idleTimer.unref();
+  }
+
+  private disarmIdleTimer(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------
+
+  /** Waits for the running transfer, if any (QUIT, shutdown). */
+  async settle(): Promise<void> {
+    while (this.busy) await this.busy;
+  }
+
+  /** Sends a last reply, then closes (QUIT, 421). */
+  async end(code: number, text: string): Promise<void> {
+    await this.replyAndFlush(code, text);
+    this.destroy('closed by server');
+  }
+
+  destroy(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.disarmIdleTimer();
+    this.transfer?.abort();
+    this.closeDataEndpoint();
+    this.release();
+    const sock = this.socket;
+    if (!sock.destroyed) {
+      sock.end();
+      setTimeout(() => sock.destroy(), 2000).unref();
+    }
+    this.queue.length = 0;
+    this.log.debug({ reason }, 'session closed');
+    for (const w of this.closeWaiters.splice(0)) w();
+    this.ctx.sessions.delete(this);
+    this.ctx.events.emit('session:close', { ...this.info, ...(this.user ? { user: this.user.name } : {}), durationMs: Date.now() - this.openedAt });
+  }
+
+  whenClosed(): Promise<void> {
+    return this.closed ? Promise.resolve() : new Promise((r) => this.closeWaiters.push(r));
+  }
+}

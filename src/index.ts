@@ -1,0 +1,18 @@
+export { createServer, WharfServer, DEFAULT_PORT } from './server.js';
+export type { WharfOptions, ListeningAddress } from './server.js';
+export { WharfEvents } from './core/events.js';
+export type { WharfEventMap, WharfEventName, SessionInfo, Protocol } from './core/events.js';
+export type { Authenticator, Credentials, User } from './core/users/types.js';
+export type { UserRecord } from './core/users/static.js';
+export { StaticUsers } from './core/users/static.js';
+export { hashPassword, verifyPassword } from './core/users/password.js';
+export { PERMISSIONS, parsePermissions } from './core/permissions.js';
+export type { Permission } from './core/permissions.js';
+export type { StorageBackend, FileStat, EntryType, ReadOptions, WriteOptions, UploadSink } from './core/storage/types.js';
+export { LocalStorage } from './core/storage/local.js';
+export { WharfError } from './core/errors.js';
+export type { WharfErrorCode } from './core/errors.js';
+export type { Logger } from './core/logger.js';
+export { jsonLogger, silentLogger } from './core/logger.js';
+export type { FtpTimeouts, FtpLimits } from './ftp/context.js';
+export type { PortRange } from './ftp/data/ports.js';

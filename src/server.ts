@@ -1,0 +1,220 @@
+import * as nodePath from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { stat } from 'node:fs/promises';
+import { WharfEvents } from './core/events.js';
+import { silentLogger, type Logger } from './core/logger.js';
+import { ALL_PERMISSIONS, READ_ONLY_PERMISSIONS } from './core/permissions.js';
+import { LocalStorage } from './core/storage/local.js';
+import type { StorageBackend } from './core/storage/types.js';
+import type { Authenticator, Credentials, User } from './core/users/types.js';
+import { StaticUsers, type UserRecord } from './core/users/static.js';
+import { loadUsersFile, usersFileVersion } from './core/users/file.js';
+import { PassivePortPool, parsePortRange, type PortRange } from './ftp/data/ports.js';
+import { createCommandTable } from './ftp/commands/index.js';
+import type { FtpContext, FtpLimits, FtpSettings, FtpTimeouts } from './ftp/context.js';
+import { FtpListener } from './ftp/listener.js';
+import type { Session } from './ftp/session.js';
+
+export interface WharfOptions {
+  /** Folder served by default (anonymous users, users without a home). Default: current folder. */
+  root?: string;
+  /** Listen address. Default: all interfaces, IPv4 and IPv6 (`::`). */
+  host?: string;
+  /** Control port. Default 2121 (use 21 when the process may bind it). 0 picks a free port. */
+  port?: number;
+  /** Inline accounts. A password may be plain or a `$scrypt$` hash from `wharf passwd`. */
+  users?: UserRecord[];
+  /** JSON users file with scrypt hashes, homes and permissions (re-read when it changes). */
+  usersFile?: string;
+  /** Read-only anonymous access (`anonymous`/`ftp`, any password). Default: on when no user is configured. */
+  anonymous?: boolean;
+  /** Named users without their own permissions may change files. Default false (read-only). */
+  write?: boolean;
+  /** Replace the built-in user sources entirely. */
+  authenticator?: Authenticator;
+  /** Storage for a user; default: the local folder `user.home`. */
+  storage?: (user: User) => StorageBackend;
+  /** Passive port range, `{min,max}` or "50000-50100". Default: any free port. */
+  passivePorts?: PortRange | string;
+  /** Address announced in PASV replies (the public IP behind NAT). */
+  passiveAddress?: string;
+  /** Allow active mode (PORT/EPRT). Default true. */
+  activeMode?: boolean;
+  /** Source port of active data connections (20 by tradition). Default: any. */
+  activeSourcePort?: number;
+  /** Upload to a temporary name, rename on success. Default false. */
+  atomicUploads?: boolean;
+  /** fsync uploads before answering 226. Default false. */
+  fsync?: boolean;
+  greeting?: string;
+  /** Longest accepted command line in bytes. Default 8192. */
+  maxLineLength?: number;
+  timeouts?: Partial<FtpTimeouts>;
+  limits?: Partial<FtpLimits>;
+  logger?: Logger;
+}
+
+export interface ListeningAddress {
+  host: string;
+  port: number;
+  family: string;
+}
+
+export const DEFAULT_PORT = 2121;
+
+const DEFAULT_TIMEOUTS: FtpTimeouts = { loginMs: 30_000, idleMs: 300_000, dataConnectMs: 30_000, failedLoginDelayMs: 1000 };
+const DEFAULT_LIMITS: FtpLimits = { maxConnections: 5000, maxConnectionsPerIp: 500, maxQueuedCommands: 64 };
+
+/** A users file that is re-read when its mtime or size changes (checked at most once a second). */
+class ReloadingUsersFile implements Authenticator {
+  private version: string;
+  private checkedAt = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly users: StaticUsers,
+    /** Inline users, kept across reloads. */
+    private readonly extra: readonly UserRecord[],
+    private readonly log: Logger,
+  ) {
+    this.version = usersFileVersion(path);
+  }
+
+  async authenticate(credentials: Credentials): Promise<User | null> {
+    if (Date.now() - this.checkedAt > 1000) {
+      this.checkedAt = Date.now();
+      const st = await stat(this.path).catch(() => undefined);
+      const version = st ? `${st.mtimeMs}:${st.size}` : 'missing';
+      if (version !== this.version) this.reload(version);
+    }
+    return this.users.authenticate(credentials);
+  }
+
+  reload(version = usersFileVersion(this.path)): void {
+    try {
+      this.users.replace([...loadUsersFile(this.path), ...this.extra]);
+      this.version = version;
+      this.log.info({ file: this.path, users: this.users.size }, 'users file loaded');
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'users file not reloaded; keeping the previous users');
+    }
+  }
+}
+
+function buildAuthenticator(options: WharfOptions, root: string, log: Logger): Authenticator {
+  if (options.authenticator) return options.authenticator;
+  const inline = options.users ?? [];
+  const fromFile = options.usersFile ? loadUsersFile(options.usersFile) : [];
+  const anonymous = options.anonymous ?? (inline.length === 0 && !options.usersFile);
+  const users = new StaticUsers([...fromFile, ...inline], {
+    root,
+    defaultPermissions: options.write ? ALL_PERMISSIONS : READ_ONLY_PERMISSIONS,
+    anonymous,
+  });
+  if (!options.usersFile) return users;
+  return new ReloadingUsersFile(options.usersFile, users, inline, log);
+}
+
+/**
+ * A Wharf server: FTP over one listener (FTPS and SFTP join later), sharing users, storage,
+ * policy and events. Nothing here is global: several servers can live in one process.
+ */
+export class WharfServer {
+  readonly events = new WharfEvents();
+  readonly options: Readonly<WharfOptions>;
+  private readonly ctx: FtpContext;
+  private readonly listener: FtpListener;
+  private bound: ListeningAddress | undefined;
+
+  constructor(options: WharfOptions = {}) {
+    this.options = options;
+    const root = nodePath.resolve(options.root ?? '.');
+    const log = options.logger ?? silentLogger;
+    const settings: FtpSettings = {
+      greeting: options.greeting ?? 'Wharf FTP server ready',
+      maxLineLength: options.maxLineLength ?? 8192,
+      ...(options.passiveAddress ? { passiveAddress: options.passiveAddress } : {}),
+      ...(options.activeSourcePort ? { activeSourcePort: options.activeSourcePort } : {}),
+      activeEnabled: options.activeMode ?? true,
+      atomicUploads: options.atomicUploads ?? false,
+      fsync: options.fsync ?? false,
+      timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+    };
+    const range = typeof options.passivePorts === 'string' ? parsePortRange(options.passivePorts) : options.passivePorts;
+    const storageFor = options.storage ?? ((user: User) => user.storage ?? new LocalStorage(user.home));
+    this.ctx = {
+      settings,
+      authenticator: buildAuthenticator(options, root, log),
+      events: this.events,
+      log,
+      ports: new PassivePortPool(range),
+      commands: createCommandTable(),
+      sessions: new Set<Session>(),
+      storageFor,
+      closing: false,
+    };
+    this.listener = new FtpListener(this.ctx);
+  }
+
+  on: WharfEvents['on'] = (...args) => this.events.on(...args);
+  off: WharfEvents['off'] = (...args) => this.events.off(...args);
+  once: WharfEvents['once'] = (...args) => this.events.once(...args);
+
+  /** Starts listening; resolves with the bound address (useful with port 0). */
+  async listen(): Promise<ListeningAddress> {
+    const port = this.options.port ?? DEFAULT_PORT;
+    let info: AddressInfo;
+    if (this.options.host !== undefined) info = await this.listener.listen(this.options.host, port);
+    else {
+      try {
+        info = await this.listener.listen('::', port);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT' && (err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw err;
+        info = await this.listener.listen('0.0.0.0', port);
+      }
+    }
+    this.bound = { host: info.address, port: info.port, family: info.family };
+    return this.bound;
+  }
+
+  address(): ListeningAddress | undefined {
+    return this.bound;
+  }
+
+  /** Open sessions right now. */
+  get sessionCount(): number {
+    return this.ctx.sessions.size;
+  }
+
+  /** Passive listeners open right now. */
+  get passiveListeners(): number {
+    return this.ctx.ports.listenersOpen;
+  }
+
+  /**
+   * Stops accepting, lets running transfers finish for up to `graceMs`, then says 421 to
+   * every session and closes it.
+   */
+  async close({ graceMs = 10_000 }: { graceMs?: number } = {}): Promise<void> {
+    this.ctx.closing = true;
+    const stopped = this.listener.close();
+    const sessions = [...this.ctx.sessions];
+    const deadline = new Promise<void>((r) => setTimeout(r, graceMs).unref());
+    await Promise.race([Promise.all(sessions.map((s) => s.settle())), deadline]);
+    await Promise.all(
+      sessions.map(async (s) => {
+        if (s.transfer) {
+          s.transfer.abortedBy = 'shutdown';
+          s.transfer.abort();
+        }
+        await s.end(421, 'Server shutting down');
+      }),
+    );
+    await stopped;
+  }
+}
+
+export function createServer(options: WharfOptions = {}): WharfServer {
+  return new WharfServer(options);
+}
