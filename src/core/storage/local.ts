@@ -1,4 +1,5 @@
-import { createReadStream, createWriteStream, constants as fsc } from 'node:fs';
+import { createReadStream, createWriteStream, constants as fsc, open as openCb, fstat as fstatCb, fsync as fsyncCb, close as closeCb } from 'node:fs';
+import { promisify } from 'node:util';
 import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +10,10 @@ import { baseName, parentOf, splitVirtual } from '../vpath.js';
 import type { EntryType, FileStat, ReadOptions, StorageBackend, UploadSink, WriteOptions } from './types.js';
 
 const ONE_MIB = 1024 * 1024;
+const fdOpen = promisify(openCb);
+const fdStat = promisify(fstatCb);
+const fdSync = promisify(fsyncCb);
+const fdClose = promisify(closeCb);
 const STAT_BATCH = 128;
 
 function typeOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryType {
@@ -198,47 +203,47 @@ export class LocalStorage implements StorageBackend {
     else if (options.append) flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_APPEND;
     else if (options.start && options.start > 0) flags = fsc.O_WRONLY | fsc.O_CREAT;
     else flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC;
-    let handle: fsp.FileHandle;
+    let fd: number;
     try {
-      handle = await fsp.open(target, flags, 0o644);
-      const st = await handle.stat();
-      if (!st.isFile()) {
-        await handle.close();
-        throw new WharfError('STORAGE_IS_A_DIRECTORY', 'Not a regular file');
-      }
-      if (options.start && options.start > st.size) {
-        await handle.close();
-        throw new WharfError('STORAGE_INVALID_RANGE', 'Restart offset beyond end of file');
-      }
+      fd = await fdOpen(target, flags, 0o644);
     } catch (err) {
       throw fromFsError(err, 'open');
     }
+    try {
+      const st = await fdStat(fd);
+      if (!st.isFile()) throw new WharfError('STORAGE_IS_A_DIRECTORY', 'Not a regular file');
+      if (options.start && options.start > st.size) throw new WharfError('STORAGE_INVALID_RANGE', 'Restart offset beyond end of file');
+    } catch (err) {
+      await fdClose(fd).catch(() => undefined);
+      throw fromFsError(err, 'open');
+    }
+    // A numeric fd (not a FileHandle) so the stream can finish, then fsync, then close, in that order.
     const stream = createWriteStream('', {
-      fd: handle,
-      start: options.append ? undefined : (options.start ?? 0),
+      fd,
+      ...(options.append ? {} : { start: options.start ?? 0 }),
       highWaterMark: ONE_MIB,
       autoClose: false,
-    } as Parameters<typeof createWriteStream>[1]);
+    });
     let settled = false;
-    const closeHandle = () => handle.close().catch(() => undefined);
+    const removeTemp = () => (atomic ? fsp.rm(target, { force: true }).catch(() => undefined) : Promise.resolve());
     return {
       stream,
       commit: async () => {
         if (settled) return;
         settled = true;
         try {
-          if (options.fsync) await handle.sync();
+          if (options.fsync) await fdSync(fd);
+          await fdClose(fd);
         } catch (err) {
-          await closeHandle();
-          if (atomic) await fsp.rm(target, { force: true }).catch(() => undefined);
+          await fdClose(fd).catch(() => undefined);
+          await removeTemp();
           throw fromFsError(err, 'fsync');
         }
-        await closeHandle();
         if (atomic) {
           try {
             await fsp.rename(target, disk);
           } catch (err) {
-            await fsp.rm(target, { force: true }).catch(() => undefined);
+            await removeTemp();
             throw fromFsError(err, 'rename');
           }
         }
@@ -246,9 +251,16 @@ export class LocalStorage implements StorageBackend {
       abort: async () => {
         if (settled) return;
         settled = true;
-        stream.destroy();
-        await closeHandle();
-        if (atomic) await fsp.rm(target, { force: true }).catch(() => undefined);
+        if (!stream.writableFinished && !stream.destroyed) {
+          // keep what arrived (a resumable partial upload), unless the upload is atomic
+          await new Promise<void>((resolve) => {
+            stream.once('finish', () => resolve());
+            stream.once('error', () => resolve());
+            stream.end();
+          });
+        }
+        await fdClose(fd).catch(() => undefined);
+        await removeTemp();
       },
     };
   }

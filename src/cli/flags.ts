@@ -1,0 +1,237 @@
+import type { WharfOptions } from '../server.js';
+import type { UserRecord } from '../core/users/static.js';
+import { parsePortRange } from '../ftp/data/ports.js';
+
+/**
+ * Every `wharf serve` option, in one table: the flag, its config-file key (the flag with
+ * '_' for '-'), its environment variable (WHARF_ + key in capitals), its help line, and how
+ * it lands in WharfOptions. The CLI parser, the help text, the config file and the
+ * environment all read this table, so adding an option is one entry here.
+ */
+export type FlagType = 'string' | 'boolean' | 'number';
+
+export interface FlagSpec {
+  flag: string;
+  type: FlagType;
+  /** Repeatable (`--user a:b --user c:d`); in a config file, an array. */
+  multiple?: boolean;
+  /** Placeholder in help, e.g. "A-B". */
+  metavar?: string;
+  group: 'Listening' | 'Users' | 'Data connections' | 'TLS' | 'Safety' | 'Output';
+  help: string;
+  /** Validate and store the value; throw an Error whose message says what was expected. */
+  apply(options: WharfOptions, value: string | boolean | number | string[]): void;
+  /** Numeric bounds for type 'number'. */
+  min?: number;
+  max?: number;
+}
+
+export function configKey(spec: FlagSpec): string {
+  return spec.flag.replace(/-/g, '_');
+}
+
+export function envName(spec: FlagSpec): string {
+  return 'WHARF_' + configKey(spec).toUpperCase();
+}
+
+export function parseUserSpec(value: string): UserRecord {
+  const colon = value.indexOf(':');
+  if (colon <= 0) throw new Error(`expected NAME:PASSWORD, got "${value.split(':')[0]}"`);
+  return { name: value.slice(0, colon), password: value.slice(colon + 1) };
+}
+
+const seconds = (value: unknown) => (value as number) * 1000;
+
+export const FLAGS: FlagSpec[] = [
+  {
+    flag: 'host',
+    type: 'string',
+    metavar: 'H',
+    group: 'Listening',
+    help: 'listen address (default: all interfaces, IPv4 and IPv6)',
+    apply: (o, v) => void (o.host = v as string),
+  },
+  {
+    flag: 'port',
+    type: 'number',
+    metavar: 'P',
+    min: 0,
+    max: 65535,
+    group: 'Listening',
+    help: 'control port (default 2121; 21 works when the process may bind it)',
+    apply: (o, v) => void (o.port = v as number),
+  },
+  {
+    flag: 'user',
+    type: 'string',
+    multiple: true,
+    metavar: 'NAME:PASSWORD',
+    group: 'Users',
+    help: 'an account whose home is DIR (repeatable)',
+    apply: (o, v) => void (o.users = [...(o.users ?? []), ...(v as string[]).map(parseUserSpec)]),
+  },
+  {
+    flag: 'users-file',
+    type: 'string',
+    metavar: 'FILE',
+    group: 'Users',
+    help: 'JSON users file: scrypt hashes (`wharf passwd`), homes, permissions',
+    apply: (o, v) => void (o.usersFile = v as string),
+  },
+  {
+    flag: 'anonymous',
+    type: 'boolean',
+    group: 'Users',
+    help: 'allow read-only anonymous logins (the default when no user is given)',
+    apply: (o, v) => void (o.anonymous = v as boolean),
+  },
+  {
+    flag: 'write',
+    type: 'boolean',
+    group: 'Users',
+    help: 'named users may upload, rename, delete and make folders (default: read-only)',
+    apply: (o, v) => void (o.write = v as boolean),
+  },
+  {
+    flag: 'pasv-ports',
+    type: 'string',
+    metavar: 'A-B',
+    group: 'Data connections',
+    help: 'passive port range, e.g. 50000-50100 (default: any free port)',
+    apply: (o, v) => void (o.passivePorts = parsePortRange(v as string)),
+  },
+  {
+    flag: 'pasv-address',
+    type: 'string',
+    metavar: 'HOST',
+    group: 'Data connections',
+    help: 'address announced in PASV replies (your public IPv4 behind NAT)',
+    apply: (o, v) => void (o.passiveAddress = v as string),
+  },
+  {
+    flag: 'active-port',
+    type: 'number',
+    metavar: 'P',
+    min: 1,
+    max: 65535,
+    group: 'Data connections',
+    help: 'source port of active-mode connections (20 by tradition; default: any)',
+    apply: (o, v) => void (o.activeSourcePort = v as number),
+  },
+  {
+    flag: 'no-active',
+    type: 'boolean',
+    group: 'Data connections',
+    help: 'refuse PORT/EPRT: passive mode only',
+    apply: (o, v) => void (o.activeMode = !(v as boolean)),
+  },
+  {
+    flag: 'atomic-uploads',
+    type: 'boolean',
+    group: 'Safety',
+    help: 'upload to a temporary name and rename on success',
+    apply: (o, v) => void (o.atomicUploads = v as boolean),
+  },
+  {
+    flag: 'fsync',
+    type: 'boolean',
+    group: 'Safety',
+    help: 'flush uploads to disk before answering 226',
+    apply: (o, v) => void (o.fsync = v as boolean),
+  },
+  {
+    flag: 'max-connections',
+    type: 'number',
+    metavar: 'N',
+    min: 1,
+    max: 1_000_000,
+    group: 'Safety',
+    help: 'total sessions (default 5000)',
+    apply: (o, v) => void (o.limits = { ...o.limits, maxConnections: v as number }),
+  },
+  {
+    flag: 'max-connections-per-ip',
+    type: 'number',
+    metavar: 'N',
+    min: 1,
+    max: 1_000_000,
+    group: 'Safety',
+    help: 'sessions per client address (default 500)',
+    apply: (o, v) => void (o.limits = { ...o.limits, maxConnectionsPerIp: v as number }),
+  },
+  {
+    flag: 'login-timeout',
+    type: 'number',
+    metavar: 'SECONDS',
+    min: 1,
+    max: 86_400,
+    group: 'Safety',
+    help: 'time allowed to log in (default 30)',
+    apply: (o, v) => void (o.timeouts = { ...o.timeouts, loginMs: seconds(v) }),
+  },
+  {
+    flag: 'idle-timeout',
+    type: 'number',
+    metavar: 'SECONDS',
+    min: 1,
+    max: 7 * 86_400,
+    group: 'Safety',
+    help: 'close logged-in sessions idle this long (default 300; paused during transfers)',
+    apply: (o, v) => void (o.timeouts = { ...o.timeouts, idleMs: seconds(v) }),
+  },
+  {
+    flag: 'log-level',
+    type: 'string',
+    metavar: 'LEVEL',
+    group: 'Output',
+    help: 'debug | info | warn | error | silent (default info)',
+    apply: (_o, v) => {
+      if (!['debug', 'info', 'warn', 'error', 'silent'].includes(v as string)) throw new Error('expected debug, info, warn, error or silent');
+    },
+  },
+];
+
+/** Converts a raw CLI/env/config value to the flag's type, or throws saying what was expected. */
+export function coerce(spec: FlagSpec, raw: unknown): string | boolean | number | string[] {
+  const one = (v: unknown): string | boolean | number => {
+    if (spec.type === 'boolean') {
+      if (typeof v === 'boolean') return v;
+      if (v === 'true' || v === '1' || v === 'yes') return true;
+      if (v === 'false' || v === '0' || v === 'no') return false;
+      throw new Error('expected true or false');
+    }
+    if (spec.type === 'number') {
+      const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+      if (!Number.isInteger(n) || (spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
+        throw new Error(`expected a whole number${spec.min !== undefined ? ` from ${spec.min} to ${spec.max}` : ''}, got ${JSON.stringify(v)}`);
+      }
+      return n;
+    }
+    if (typeof v !== 'string') throw new Error(`expected a string, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  if (spec.multiple) return (Array.isArray(raw) ? raw : [raw]).map((v) => String(one(v)));
+  return one(raw);
+}
+
+/** Applies flag values (already coerced) in table order; errors name the flag. */
+export function applyFlags(options: WharfOptions, values: ReadonlyMap<FlagSpec, string | boolean | number | string[]>, describe: (spec: FlagSpec) => string = (s) => `--${s.flag}`): void {
+  for (const spec of FLAGS) {
+    if (!values.has(spec)) continue;
+    try {
+      spec.apply(options, values.get(spec)!);
+    } catch (err) {
+      throw new Error(`${describe(spec)}: ${(err as Error).message}`);
+    }
+  }
+}
+
+export function flagHelp(): string {
+  const groups = new Map<string, string[]>();
+  for (const spec of FLAGS) {
+    const left = `  --${spec.flag}${spec.metavar ? ' ' + spec.metavar : ''}`;
+    const line = left.length >= 30 ? `${left}\n${' '.repeat(30)}${spec.help}` : `${left.padEnd(30)}${spec.help}`;
+    groups.set(spec.group, [...(groups.get(spec.group) ?? []), line]);
+  }
+  return [...groups].map(([g, lines]) => `${g}:\n${lines.join('\n')}`).join('\n\n');
+}
