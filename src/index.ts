@@ -1,5 +1,5 @@
 export { createServer, WharfServer, DEFAULT_PORT } from './server.js';
-export type { WharfOptions, ListeningAddress } from './server.js';
+export type { WharfOptions, ListenerOptions, ListeningAddress } from './server.js';
 export { WharfEvents } from './core/events.js';
 export type { WharfEventMap, WharfEventName, SessionInfo, Protocol } from './core/events.js';
 export type { Authenticator, Credentials, User } from './core/users/types.js';

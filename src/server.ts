@@ -11,9 +11,23 @@ import { StaticUsers, type UserRecord } from './core/users/static.js';
 import { loadUsersFile, usersFileVersion } from './core/users/file.js';
 import { PassivePortPool, parsePortRange, type PortRange } from './ftp/data/ports.js';
 import { createCommandTable } from './ftp/commands/index.js';
-import type { FtpContext, FtpLimits, FtpSettings, FtpTimeouts } from './ftp/context.js';
+import type { FtpContext, FtpLimits, FtpSettings, FtpTimeouts, ListenerTls, ServerState } from './ftp/context.js';
 import { FtpListener } from './ftp/listener.js';
 import type { Session } from './ftp/session.js';
+
+/** One control-connection listener. Several may share a server (e.g. plain 21 + implicit 990). */
+export interface ListenerOptions {
+  /** Listen address. Default: the server's `host`, else all interfaces (IPv4 and IPv6). */
+  host?: string;
+  /** Control port; 0 picks a free port. */
+  port: number;
+  /** 'implicit' is TLS from the first byte (990 by tradition); default 'explicit' when TLS is configured, else 'none'. */
+  tls?: ListenerTls;
+  /** Passive range for this listener (default: the server's). */
+  passivePorts?: PortRange | string;
+  /** Address announced in PASV replies for this listener (default: the server's). */
+  passiveAddress?: string;
+}
 
 export interface WharfOptions {
   /** Folder served by default (anonymous users, users without a home). Default: current folder. */
@@ -22,6 +36,8 @@ export interface WharfOptions {
   host?: string;
   /** Control port. Default 2121 (use 21 when the process may bind it). 0 picks a free port. */
   port?: number;
+  /** Several listeners instead of `host`/`port` (each may have its own TLS mode and passive settings). */
+  listeners?: ListenerOptions[];
   /** Inline accounts. A password may be plain or a `$scrypt$` hash from `wharf passwd`. */
   users?: UserRecord[];
   /** JSON users file with scrypt hashes, homes and permissions (re-read when it changes). */
@@ -122,74 +138,95 @@ function buildAuthenticator(options: WharfOptions, root: string, log: Logger): A
 export class WharfServer {
   readonly events = new WharfEvents();
   readonly options: Readonly<WharfOptions>;
-  private readonly ctx: FtpContext;
-  private readonly listener: FtpListener;
-  private bound: ListeningAddress | undefined;
+  private readonly state: ServerState = { closing: false };
+  private readonly sessions = new Set<Session>();
+  private readonly listeners: Array<{ spec: ListenerOptions; listener: FtpListener; ctx: FtpContext }> = [];
+  private bound: ListeningAddress[] = [];
 
   constructor(options: WharfOptions = {}) {
     this.options = options;
     const root = nodePath.resolve(options.root ?? '.');
     const log = options.logger ?? silentLogger;
-    const settings: FtpSettings = {
-      greeting: options.greeting ?? 'Wharf FTP server ready',
-      maxLineLength: options.maxLineLength ?? 8192,
-      ...(options.passiveAddress ? { passiveAddress: options.passiveAddress } : {}),
-      ...(options.activeSourcePort ? { activeSourcePort: options.activeSourcePort } : {}),
-      activeEnabled: options.activeMode ?? true,
-      atomicUploads: options.atomicUploads ?? false,
-      fsync: options.fsync ?? false,
-      timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
-      limits: { ...DEFAULT_LIMITS, ...options.limits },
-    };
-    const range = typeof options.passivePorts === 'string' ? parsePortRange(options.passivePorts) : options.passivePorts;
+    const authenticator = buildAuthenticator(options, root, log);
+    const commands = createCommandTable();
     const storageFor = options.storage ?? ((user: User) => user.storage ?? new LocalStorage(user.home));
-    this.ctx = {
-      settings,
-      authenticator: buildAuthenticator(options, root, log),
-      events: this.events,
-      log,
-      ports: new PassivePortPool(range),
-      commands: createCommandTable(),
-      sessions: new Set<Session>(),
-      storageFor,
-      closing: false,
-    };
-    this.listener = new FtpListener(this.ctx);
+    const specs: ListenerOptions[] = options.listeners?.length
+      ? options.listeners
+      : [{ ...(options.host !== undefined ? { host: options.host } : {}), port: options.port ?? DEFAULT_PORT }];
+    for (const spec of specs) {
+      const passiveAddress = spec.passiveAddress ?? options.passiveAddress;
+      const settings: FtpSettings = {
+        greeting: options.greeting ?? 'Wharf FTP server ready',
+        maxLineLength: options.maxLineLength ?? 8192,
+        ...(passiveAddress ? { passiveAddress } : {}),
+        ...(options.activeSourcePort ? { activeSourcePort: options.activeSourcePort } : {}),
+        activeEnabled: options.activeMode ?? true,
+        atomicUploads: options.atomicUploads ?? false,
+        fsync: options.fsync ?? false,
+        timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+        limits: { ...DEFAULT_LIMITS, ...options.limits },
+      };
+      const rangeInput = spec.passivePorts ?? options.passivePorts;
+      const range = typeof rangeInput === 'string' ? parsePortRange(rangeInput) : rangeInput;
+      const ctx: FtpContext = {
+        settings,
+        tls: spec.tls ?? 'none',
+        authenticator,
+        events: this.events,
+        log,
+        ports: new PassivePortPool(range),
+        commands,
+        sessions: this.sessions,
+        storageFor,
+        state: this.state,
+      };
+      this.listeners.push({ spec, listener: new FtpListener(ctx), ctx });
+    }
   }
 
   on: WharfEvents['on'] = (...args) => this.events.on(...args);
   off: WharfEvents['off'] = (...args) => this.events.off(...args);
   once: WharfEvents['once'] = (...args) => this.events.once(...args);
 
-  /** Starts listening; resolves with the bound address (useful with port 0). */
+  /** Starts every listener; resolves with the first bound address (useful with port 0). */
   async listen(): Promise<ListeningAddress> {
-    const port = this.options.port ?? DEFAULT_PORT;
-    let info: AddressInfo;
-    if (this.options.host !== undefined) info = await this.listener.listen(this.options.host, port);
-    else {
-      try {
-        info = await this.listener.listen('::', port);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT' && (err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw err;
-        info = await this.listener.listen('0.0.0.0', port);
+    this.bound = [];
+    for (const { spec, listener } of this.listeners) {
+      const host = spec.host ?? this.options.host;
+      let info: AddressInfo;
+      if (host !== undefined) info = await listener.listen(host, spec.port);
+      else {
+        try {
+          info = await listener.listen('::', spec.port);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw err;
+          info = await listener.listen('0.0.0.0', spec.port);
+        }
       }
+      this.bound.push({ host: info.address, port: info.port, family: info.family });
     }
-    this.bound = { host: info.address, port: info.port, family: info.family };
-    return this.bound;
+    return this.bound[0]!;
   }
 
+  /** The first listener's address (undefined before listen). */
   address(): ListeningAddress | undefined {
-    return this.bound;
+    return this.bound[0];
+  }
+
+  /** Every listener's address, in the order given. */
+  addresses(): ListeningAddress[] {
+    return [...this.bound];
   }
 
   /** Open sessions right now. */
   get sessionCount(): number {
-    return this.ctx.sessions.size;
+    return this.sessions.size;
   }
 
   /** Passive listeners open right now. */
   get passiveListeners(): number {
-    return this.ctx.ports.listenersOpen;
+    return this.listeners.reduce((n, l) => n + l.ctx.ports.listenersOpen, 0);
   }
 
   /**
@@ -197,11 +234,15 @@ export class WharfServer {
    * every session and closes it.
    */
   async close({ graceMs = 10_000 }: { graceMs?: number } = {}): Promise<void> {
-    this.ctx.closing = true;
-    const stopped = this.listener.close();
-    const sessions = [...this.ctx.sessions];
-    const deadline = new Promise<void>((r) => setTimeout(r, graceMs).unref());
+    this.state.closing = true;
+    const stopped = Promise.all(this.listeners.map((l) => l.listener.close()));
+    const sessions = [...this.sessions];
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => {
+      timer = setTimeout(r, graceMs);
+    });
     await Promise.race([Promise.all(sessions.map((s) => s.settle())), deadline]);
+    clearTimeout(timer);
     await Promise.all(
       sessions.map(async (s) => {
         if (s.transfer) {

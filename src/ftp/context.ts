@@ -39,9 +39,24 @@ export interface FtpSettings {
   limits: FtpLimits;
 }
 
-/** What every session of a listener shares. Owned by createServer; no global state. */
+/** Server-wide mutable state shared by all listeners. */
+export interface ServerState {
+  /** Shutting down: refuse new connections, logins and transfers. */
+  closing: boolean;
+}
+
+/** How a listener secures its control connection. */
+export type ListenerTls = 'none' | 'explicit' | 'implicit';
+
+/**
+ * What every session of one listener shares. Owned by createServer; no global state.
+ * `sessions`, `authenticator`, `events` and `state` are the same objects for every listener
+ * of a server; `settings`, `ports` and `tls` are the listener's own.
+ */
 export interface FtpContext {
   settings: FtpSettings;
+  /** This listener's TLS mode ('none' until FTPS is configured). */
+  tls: ListenerTls;
   authenticator: Authenticator;
   events: WharfEvents;
   log: Logger;
@@ -49,6 +64,5 @@ export interface FtpContext {
   commands: CommandTable;
   sessions: Set<Session>;
   storageFor(user: User): StorageBackend;
-  /** Server is shutting down: refuse new transfers and logins. */
-  closing: boolean;
+  state: ServerState;
 }

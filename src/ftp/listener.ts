@@ -25,7 +25,7 @@ export class FtpListener {
       return;
     }
     const { maxConnections, maxConnectionsPerIp } = this.ctx.settings.limits;
-    if (this.ctx.closing) return this.refuse(socket, 'Server is shutting down');
+    if (this.ctx.state.closing) return this.refuse(socket, 'Server is shutting down');
     if (this.ctx.sessions.size >= maxConnections) {
       this.ctx.events.emit('security:refused', { ip, reason: 'max-connections' });
       return this.refuse(socket, 'Too many users, try again later');
