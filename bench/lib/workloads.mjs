@@ -1,0 +1,200 @@
+// The workloads. Each run() measures one repetition against one started server and returns
+// { value } in the workload's unit (plus extra figures for the JSON), or throws.
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { rmSync, readdirSync } from 'node:fs';
+import { BENCH_DIR } from './setup.mjs';
+import { treeCpuSeconds, treeMemoryMiB } from './procs.mjs';
+
+const LOAD = path.join(BENCH_DIR, 'clients/load.mjs');
+const GB = 1e9;
+
+/** Runs a job in the load-generator process; resolves with its JSON result. */
+function load(job, { onReady } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LOAD, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', async (d) => {
+      out += d;
+      const m = /^READY (.*)$/m.exec(out);
+      if (m && onReady && !child.readyHandled) {
+        child.readyHandled = true;
+        try {
+          await onReady(JSON.parse(m[1]));
+        } finally {
+          child.stdin.end();
+        }
+      }
+    });
+    if (!onReady) child.stdin.end();
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(err.trim().split('\n').pop() || `load exited with ${code}`));
+      const last = out.trim().split('\n').pop();
+      resolve(JSON.parse(last));
+    });
+  });
+}
+
+function curl(args, timeoutSec) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn('curl', ['-s', '-S', '--max-time', String(timeoutSec), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`curl exit ${code}: ${err.trim()}`));
+      resolve(Number(process.hrtime.bigint() - t0) / 1e9);
+    });
+  });
+}
+
+const settle = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Removes uploads left in the root between repetitions (untimed). */
+function cleanUploads(root, prefix) {
+  for (const name of readdirSync(root)) if (name.startsWith(prefix)) rmSync(path.join(root, name), { force: true });
+}
+
+/**
+ * @typedef {{ id: string, title: string, unit: string, better: 'higher'|'lower', transfer?: boolean,
+ *   run(ctx: object): Promise<{ value: number, extra?: object }> }} Workload
+ */
+
+/** @param {{ quick: boolean, sizes: object }} opts @returns {Workload[]} */
+export function workloads({ sizes }) {
+  const url = (ctx, file) => `ftp://${ctx.user}:${ctx.pass}@127.0.0.1:${ctx.port}/${file}`;
+  const cpuDuring = async (ctx, fn) => {
+    const before = treeCpuSeconds(ctx.pid);
+    const seconds = await fn();
+    await settle(300); // forked children exit and are reaped: their time lands in cutime
+    const cpu = treeCpuSeconds(ctx.pid) - before;
+    return { seconds, cpu };
+  };
+  return [
+    {
+      id: 'retr_big',
+      title: `RETR ${sizes.bigLabel}, one client (curl)`,
+      unit: 'GB/s',
+      better: 'higher',
+      transfer: true,
+      cpuId: 'cpu_retr',
+      async run(ctx) {
+        const { seconds, cpu } = await cpuDuring(ctx, () => curl(['-o', '/dev/null', url(ctx, 'big.bin')], 600));
+        return { value: sizes.big / GB / seconds, extra: { seconds, cpuSecondsPerGB: cpu / (sizes.big / GB) } };
+      },
+    },
+    {
+      id: 'stor_big',
+      title: `STOR ${sizes.bigLabel}, one client (curl)`,
+      unit: 'GB/s',
+      better: 'higher',
+      transfer: true,
+      cpuId: 'cpu_stor',
+      async run(ctx) {
+        cleanUploads(ctx.root, 'up-big');
+        const { seconds, cpu } = await cpuDuring(ctx, () => curl(['-T', path.join(ctx.root, 'big.bin'), url(ctx, 'up-big.bin')], 600));
+        cleanUploads(ctx.root, 'up-big');
+        return { value: sizes.big / GB / seconds, extra: { seconds, cpuSecondsPerGB: cpu / (sizes.big / GB) } };
+      },
+    },
+    {
+      id: 'logins',
+      title: `${sizes.logins} clients log in at once`,
+      unit: 's',
+      better: 'lower',
+      async run(ctx) {
+        const r = await load({ kind: 'logins', port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.logins, timeoutSec: 120 });
+        await settle(500);
+        return { value: r.seconds };
+      },
+    },
+    {
+      id: 'retr_many',
+      title: `${sizes.many} concurrent RETR of ${sizes.mediumLabel}`,
+      unit: 'GB/s',
+      better: 'higher',
+      transfer: true,
+      async run(ctx) {
+        const r = await load({ kind: 'retrMany', port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.many, path: 'medium.bin', size: sizes.medium, timeoutSec: 300 });
+        await settle(500);
+        return { value: r.bytes / GB / r.seconds, extra: { seconds: r.seconds } };
+      },
+    },
+    {
+      id: 'stor_many',
+      title: `${sizes.many} concurrent STOR of ${sizes.mediumLabel}`,
+      unit: 'GB/s',
+      better: 'higher',
+      transfer: true,
+      async run(ctx) {
+        cleanUploads(ctx.root, 'up-many');
+        const r = await load({ kind: 'storMany', port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.many, prefix: 'up-many-', size: sizes.medium, timeoutSec: 300 });
+        await settle(500);
+        cleanUploads(ctx.root, 'up-many');
+        return { value: r.bytes / GB / r.seconds, extra: { seconds: r.seconds } };
+      },
+    },
+    {
+      id: 'list',
+      title: `LIST of ${sizes.entries.toLocaleString('en')} entries`,
+      unit: 's',
+      better: 'lower',
+      async run(ctx) {
+        const r = await load({ kind: 'listing', verb: 'LIST', path: 'many', minLines: sizes.entries, port: ctx.port, user: ctx.user, pass: ctx.pass, timeoutSec: 120 });
+        return { value: r.seconds };
+      },
+    },
+    {
+      id: 'mlsd',
+      title: `MLSD of ${sizes.entries.toLocaleString('en')} entries`,
+      unit: 's',
+      better: 'lower',
+      unsupported: ['vsftpd'], // vsftpd has no MLSD
+      async run(ctx) {
+        const r = await load({ kind: 'listing', verb: 'MLSD', path: 'many', minLines: sizes.entries, port: ctx.port, user: ctx.user, pass: ctx.pass, timeoutSec: 120 });
+        return { value: r.seconds };
+      },
+    },
+    {
+      id: 'small_files',
+      title: `small files: ${sizes.smallClients} clients x ${sizes.smallRounds} x (STOR+RETR+DELE of 4 KB)`,
+      unit: 'ops/s',
+      better: 'higher',
+      async run(ctx) {
+        const r = await load({ kind: 'smallFiles', port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.smallClients, rounds: sizes.smallRounds, size: 4096, prefix: 'up-small-', timeoutSec: 300 });
+        cleanUploads(ctx.root, 'up-small');
+        await settle(500);
+        return { value: r.ops / r.seconds, extra: { seconds: r.seconds, ops: r.ops } };
+      },
+    },
+    {
+      id: 'idle_memory',
+      title: `memory with ${sizes.idle.toLocaleString('en')} idle logged-in sessions (PSS)`,
+      unit: 'MiB',
+      better: 'lower',
+      async run(ctx) {
+        const baseline = treeMemoryMiB(ctx.pid);
+        let measured;
+        await load(
+          { kind: 'idle', port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.idle, timeoutSec: 300 },
+          {
+            onReady: async () => {
+              await settle(1000);
+              measured = treeMemoryMiB(ctx.pid);
+            },
+          },
+        );
+        await settle(1500);
+        return { value: measured.pss, extra: { rssMiB: measured.rss, processes: measured.processes, baselinePssMiB: baseline.pss } };
+      },
+    },
+  ];
+}
+
+/** Rows derived from other workloads' extras (CPU per GB comes from the big transfers). */
+export const DERIVED = [
+  { id: 'cpu_retr', from: 'retr_big', field: 'cpuSecondsPerGB', title: 'server CPU seconds per GB sent (RETR)', unit: 'CPU s/GB', better: 'lower' },
+  { id: 'cpu_stor', from: 'stor_big', field: 'cpuSecondsPerGB', title: 'server CPU seconds per GB received (STOR)', unit: 'CPU s/GB', better: 'lower' },
+];

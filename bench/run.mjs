@@ -1,0 +1,199 @@
+// `npm run bench`: installs the peers, starts Wharf and every peer on loopback with
+// equivalent settings, runs each workload several times against each, and writes
+// bench/results/<timestamp>.json and docs/benchmarks.md (+ docs/benchmarks.svg).
+//
+//   npm run bench                       full run (5 repetitions)
+//   npm run bench -- --quick            small sizes, one repetition: a sanity run
+//   npm run bench -- --only retr_big,logins --servers wharf,vsftpd --reps 3
+//   npm run bench -- --workers 1        Wharf in one process (default: every core)
+//   npm run bench -- --no-docs          keep docs/benchmarks.md as it is
+import { parseArgs } from 'node:util';
+import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync, writeFileSync, chmodSync, chownSync, readdirSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { BENCH_DIR, setupPeers, ensureSystemUser, SYSTEM_USER } from './lib/setup.mjs';
+import { SERVERS } from './lib/servers.mjs';
+import { workloads, DERIVED } from './lib/workloads.mjs';
+import { summarize, writeReport } from './lib/report.mjs';
+
+const REPO = path.resolve(BENCH_DIR, '..');
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    reps: { type: 'string' },
+    only: { type: 'string' },
+    servers: { type: 'string' },
+    workers: { type: 'string' },
+    'no-docs': { type: 'boolean', default: false },
+    'no-setup': { type: 'boolean', default: false },
+  },
+});
+
+const MiB = 1024 * 1024;
+const sizes = args.quick
+  ? { big: 128 * MiB, bigLabel: '128 MiB', medium: 2 * MiB, mediumLabel: '2 MiB', many: 50, logins: 50, entries: 2000, smallClients: 10, smallRounds: 30, idle: 200 }
+  : { big: 1024 * MiB, bigLabel: '1 GiB', medium: 10 * MiB, mediumLabel: '10 MiB', many: 200, logins: 200, entries: 10_000, smallClients: 20, smallRounds: 200, idle: 1000 };
+const reps = Number(args.reps ?? (args.quick ? 1 : 5));
+const PASS = 'Bench-pass-1';
+
+const log = (msg) => process.stderr.write(`${msg}\n`);
+
+function wharfSupportsWorkers() {
+  try {
+    return execFileSync(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), 'serve', '--help'], { encoding: 'utf8' }).includes('--workers');
+  } catch {
+    return false;
+  }
+}
+
+/** The served tree: a big file, a medium file, a 10 000-entry folder. Reused across runs. */
+function prepareRoot(root, owner) {
+  mkdirSync(root, { recursive: true });
+  const writeFile = (file, size) => {
+    if (existsSync(file) && statSync(file).size === size) return;
+    log(`creating ${path.relative(REPO, file)} (${size} bytes)`);
+    const chunk = randomFillSync(Buffer.alloc(MiB));
+    const fd = openSync(file, 'w');
+    for (let done = 0; done < size; done += MiB) writeSync(fd, chunk, 0, Math.min(MiB, size - done));
+    closeSync(fd);
+  };
+  writeFile(path.join(root, 'big.bin'), sizes.big);
+  writeFile(path.join(root, 'medium.bin'), sizes.medium);
+  const many = path.join(root, 'many');
+  mkdirSync(many, { recursive: true });
+  const have = readdirSync(many).length;
+  if (have !== sizes.entries) {
+    log(`creating ${sizes.entries} entries in ${path.relative(REPO, many)}`);
+    for (const name of readdirSync(many)) execFileSync('rm', ['-f', path.join(many, name)]);
+    for (let i = 0; i < sizes.entries; i++) writeFileSync(path.join(many, `file-${String(i).padStart(5, '0')}.txt`), 'x'.repeat(i % 100));
+  }
+  // The C daemons act as the system account: it must be able to write the root.
+  chmodSync(root, 0o777);
+  if (owner) chownSync(root, owner.uid, owner.gid);
+}
+
+async function main() {
+  const problems = args['no-setup'] ? [] : setupPeers();
+  const work = path.join(BENCH_DIR, '.work', args.quick ? 'quick' : 'full');
+  const root = path.join(work, 'root');
+  mkdirSync(work, { recursive: true });
+  const owner = process.getuid?.() === 0 ? ensureSystemUser(root, PASS) : undefined;
+  prepareRoot(root, owner);
+  // Many short data connections: reuse TIME_WAIT tuples instead of running out (loopback only).
+  try {
+    writeFileSync('/proc/sys/net/ipv4/tcp_tw_reuse', '1');
+  } catch {
+    // not permitted: fine for a full-size run on most machines
+  }
+
+  const cores = os.cpus().length;
+  const workers = Number(args.workers ?? (wharfSupportsWorkers() ? cores : 1));
+  const wanted = args.servers ? new Set(args.servers.split(',')) : undefined;
+  const servers = SERVERS.filter((s) => (!wanted || wanted.has(s.name)) && s.available());
+  const missing = SERVERS.filter((s) => (!wanted || wanted.has(s.name)) && !s.available()).map((s) => s.name);
+  if (missing.length) log(`not available, skipped: ${missing.join(', ')}`);
+  const only = args.only ? new Set(args.only.split(',')) : undefined;
+  const list = workloads({ sizes }).filter((w) => !only || only.has(w.id));
+
+  const started = [];
+  const stopAll = async () => {
+    await Promise.all(started.map((s) => s.handle.stop().catch(() => undefined)));
+  };
+  process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+
+  const results = {};
+  try {
+    let index = 0;
+    for (const server of servers) {
+      const env = {
+        port: 21300 + index,
+        pasv: { min: 30000 + index * 1500, max: 30000 + index * 1500 + 1399 },
+        root,
+        user: SYSTEM_USER,
+        pass: PASS,
+        work,
+        workers: server.name === 'wharf' ? workers : undefined,
+      };
+      index++;
+      log(`starting ${server.label} on 127.0.0.1:${env.port}`);
+      try {
+        const handle = await server.start(env);
+        started.push({ server, env, handle });
+      } catch (err) {
+        problems.push(`${server.name}: ${err.message}`);
+        log(`${server.label} did not start: ${err.message}`);
+      }
+    }
+    for (const w of list) {
+      results[w.id] = {};
+      for (let rep = 0; rep < reps; rep++) {
+        // rotate the order each repetition so no server always runs first
+        for (let k = 0; k < started.length; k++) {
+          const { server, env, handle } = started[(k + rep) % started.length];
+          if (w.unsupported?.includes(server.name)) {
+            results[w.id][server.name] ??= { samples: [], unsupported: true };
+            continue;
+          }
+          const slot = (results[w.id][server.name] ??= { samples: [], extras: [], errors: [] });
+          try {
+            const r = await w.run({ ...env, pid: handle.pid });
+            slot.samples.push(r.value);
+            slot.extras.push(r.extra ?? {});
+            log(`${w.id.padEnd(12)} rep ${rep + 1}/${reps} ${server.label.padEnd(10)} ${r.value.toFixed(3)} ${w.unit}`);
+          } catch (err) {
+            slot.errors.push(err.message);
+            log(`${w.id.padEnd(12)} rep ${rep + 1}/${reps} ${server.label.padEnd(10)} FAILED: ${err.message}`);
+          }
+        }
+      }
+    }
+  } finally {
+    await stopAll();
+  }
+
+  const machine = {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+    curl: execFileSync('curl', ['--version'], { encoding: 'utf8' }).split('\n')[0],
+  };
+  const versions = Object.fromEntries(started.map(({ server }) => [server.name, server.version() ?? 'unknown']));
+  const run = {
+    date: new Date().toISOString(),
+    quick: args.quick,
+    reps,
+    sizes,
+    wharfWorkers: workers,
+    machine,
+    versions,
+    servers: started.map(({ server }) => ({ name: server.name, label: server.label })),
+    workloads: list.map(({ id, title, unit, better, transfer }) => ({ id, title, unit, better, transfer: !!transfer })),
+    derived: DERIVED.filter((d) => list.some((w) => w.id === d.from)),
+    results,
+    problems,
+  };
+  run.summary = summarize(run);
+  const resultsDir = path.join(BENCH_DIR, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, `${run.date.replace(/[:.]/g, '-')}${args.quick ? '-quick' : ''}.json`);
+  writeFileSync(file, JSON.stringify(run, null, 2) + '\n');
+  log(`results: ${path.relative(REPO, file)}`);
+  if (!args['no-docs']) {
+    writeReport(run, path.join(REPO, 'docs'), path.relative(path.join(REPO, 'docs'), file));
+    log('docs/benchmarks.md and docs/benchmarks.svg updated');
+  }
+  for (const row of run.summary) {
+    log(`${row.title.padEnd(70)} wharf ${fmt(row.wharf)} best peer ${row.bestPeer ?? '-'} ${fmt(row.best)}  ratio ${row.ratio?.toFixed(2) ?? '-'}`);
+  }
+}
+
+const fmt = (v) => (v === undefined || v === null ? '-' : v < 10 ? v.toFixed(3) : v.toFixed(1));
+
+main().catch((err) => {
+  log(`bench failed: ${err.stack ?? err.message}`);
+  process.exit(1);
+});
