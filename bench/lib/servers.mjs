@@ -154,7 +154,6 @@ export const SERVERS = [
           'xferlog_enable=NO',
           'dirmessage_enable=NO',
           'connect_from_port_20=NO',
-          'reverse_lookup_enable=NO',
           'idle_session_timeout=600',
           'data_connection_timeout=600',
           'accept_timeout=60',

@@ -62,6 +62,16 @@ export const FLAGS: FlagSpec[] = [
     apply: (o, v) => void (o.port = v as number),
   },
   {
+    flag: 'workers',
+    type: 'number',
+    metavar: 'N',
+    min: 1,
+    max: 256,
+    group: 'Listening',
+    help: 'processes serving the port, e.g. the number of cores (default 1); limits then apply per process',
+    apply: () => undefined, // read by the CLI, which starts the worker processes
+  },
+  {
     flag: 'user',
     type: 'string',
     multiple: true,

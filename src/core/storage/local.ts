@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, constants as fsc, open as openCb, fstat as fstatCb, fsync as fsyncCb, close as closeCb } from 'node:fs';
+import { lstatSync, createWriteStream, constants as fsc, open as openCb, fstat as fstatCb, fsync as fsyncCb, close as closeCb } from 'node:fs';
 import { promisify } from 'node:util';
 import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { WharfError, fromFsError } from '../errors.js';
 import { decodeBytes, encodeBytes } from '../bytes.js';
 import { baseName, parentOf, splitVirtual } from '../vpath.js';
+import { FileSource } from './file-source.js';
 import type { EntryType, FileStat, ReadOptions, StorageBackend, UploadSink, WriteOptions } from './types.js';
 
 const ONE_MIB = 1024 * 1024;
@@ -112,7 +113,7 @@ export class LocalStorage implements StorageBackend {
     const disk = await this.contained(vpath);
     let dir: import('node:fs').Dir;
     try {
-      dir = await fsp.opendir(disk, { encoding: 'buffer' as BufferEncoding, bufferSize: 256 });
+      dir = await fsp.opendir(disk, { encoding: 'buffer' as BufferEncoding, bufferSize: 1024 });
     } catch (err) {
       throw fromFsError(err, 'list');
     }
@@ -130,11 +131,14 @@ export class LocalStorage implements StorageBackend {
 
   private async statBatch(dirDisk: Buffer, names: Buffer[]): Promise<FileStat[]> {
     const slash = Buffer.from('/');
+    // lstat runs synchronously: for a batch of entries whose inodes the readdir just brought
+    // into cache it takes microseconds each, where a thread-pool round trip per entry made a
+    // 10 000-entry listing ten times slower. The batch bound keeps the event loop responsive.
     const results = await Promise.all(
       names.map(async (raw): Promise<FileStat | undefined> => {
         const full = Buffer.concat([dirDisk, slash, raw]);
         try {
-          const st = await fsp.lstat(full);
+          const st = lstatSync(full);
           const entry: FileStat = {
             name: decodeBytes(raw),
             type: typeOf(st),
@@ -184,12 +188,7 @@ export class LocalStorage implements StorageBackend {
       await handle.close().catch(() => undefined);
       throw fromFsError(err, 'open');
     }
-    return createReadStream('', {
-      fd: handle,
-      start: options.start ?? 0,
-      highWaterMark: options.highWaterMark ?? ONE_MIB,
-      autoClose: true,
-    });
+    return new FileSource(handle, options.start ?? 0, options.highWaterMark ?? ONE_MIB);
   }
 
   async write(vpath: string, options: WriteOptions = {}): Promise<UploadSink> {

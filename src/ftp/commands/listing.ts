@@ -20,10 +20,11 @@ class LineBatcher {
     private readonly state: TransferState,
   ) {}
 
-  async add(line: string): Promise<void> {
+  /** Returns a promise only when a batch went out (no promise per line on the hot path). */
+  add(line: string): Promise<void> | undefined {
     this.parts.push(line, '\r\n');
     this.size += line.length + 2;
-    if (this.size >= BATCH_BYTES) await this.flush();
+    return this.size >= BATCH_BYTES ? this.flush() : undefined;
   }
 
   async flush(): Promise<void> {

@@ -5,6 +5,7 @@ import type { Session, TransferDirection, TransferState } from '../session.js';
 import { DataConnectionError } from './endpoints.js';
 import { replyForError } from '../error-replies.js';
 import { fromFsError } from '../../core/errors.js';
+import { FileSource } from '../../core/storage/file-source.js';
 
 const CLOSE_GRACE_MS = 10_000;
 
@@ -67,6 +68,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       session.reply(425, `Can't open data connection: ${why}`);
       return { ok: false, bytes: 0, durationMs: Date.now() - startedAt };
     }
+    state.connected = true;
     if (raw.isPaused()) raw.resume();
     await plan.run(socket, state);
     if (state.abortedBy) throw new Error('aborted');
@@ -109,6 +111,11 @@ async function closeGracefully(socket: Duplex): Promise<void> {
 
 /** Streams `source` into the data socket, counting bytes, honouring backpressure. */
 export function sendStream(source: Readable, socket: Duplex, state: TransferState): Promise<void> {
+  if (source instanceof FileSource && FileSource.canPumpTo(socket)) {
+    return source.pumpTo(socket, (n) => (state.bytes += n)).catch((err: unknown) => {
+      throw (err as { syscall?: string }).syscall === 'read' ? fromFsError(err, 'read') : err;
+    });
+  }
   return new Promise((resolve, reject) => {
     let done = false;
     const finish = (err?: Error | null) => {
