@@ -73,6 +73,7 @@ export function safeEqual(a: string, b: string): boolean {
 export class VerifiedCredentialsCache {
   private readonly secret = randomBytes(32);
   private readonly entries = new Map<string, number>();
+  private readonly inFlight = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly ttlMs = 60_000,
@@ -94,6 +95,16 @@ export class VerifiedCredentialsCache {
     return true;
   }
 
+  /** Runs `verify` once for concurrent identical (user, password, hash) checks. */
+  shareInFlight(name: string, password: string, stored: string, verify: () => Promise<boolean>): Promise<boolean> {
+    const k = this.key(name, password, stored);
+    const running = this.inFlight.get(k);
+    if (running) return running;
+    const job = verify().finally(() => this.inFlight.delete(k));
+    this.inFlight.set(k, job);
+    return job;
+  }
+
   add(name: string, password: string, stored: string): void {
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
@@ -103,10 +114,16 @@ export class VerifiedCredentialsCache {
   }
 }
 
-/** Verifies against a stored scrypt hash, through the cache. */
+/**
+ * Verifies against a stored scrypt hash, through the cache. Identical verifications already
+ * running share one scrypt: 200 sessions of one user logging in at once cost one derivation,
+ * not 200 queued on the thread pool.
+ */
 export async function verifyWithCache(cache: VerifiedCredentialsCache, name: string, password: string, stored: string): Promise<boolean> {
   if (cache.has(name, password, stored)) return true;
-  const ok = await verifyPassword(password, stored);
-  if (ok) cache.add(name, password, stored);
-  return ok;
+  return cache.shareInFlight(name, password, stored, async () => {
+    const ok = await verifyPassword(password, stored);
+    if (ok) cache.add(name, password, stored);
+    return ok;
+  });
 }
