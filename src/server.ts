@@ -13,7 +13,10 @@ import { PassivePortPool, parsePortRange, type PortRange } from './ftp/data/port
 import { createCommandTable } from './ftp/commands/index.js';
 import type { FtpContext, FtpLimits, FtpSettings, FtpTimeouts, ListenerTls, ServerState } from './ftp/context.js';
 import { FtpListener } from './ftp/listener.js';
+import { Defender, type DefenderOptions } from './core/policy/defender.js';
 import type { Session } from './ftp/session.js';
+import { ServerTls } from './ftp/tls-config.js';
+import type { TlsMaterial, TlsOptions } from './core/tls/material.js';
 
 /** One control-connection listener. Several may share a server (e.g. plain 21 + implicit 990). */
 export interface ListenerOptions {
@@ -67,6 +70,28 @@ export interface WharfOptions {
   maxLineLength?: number;
   timeouts?: Partial<FtpTimeouts>;
   limits?: Partial<FtpLimits>;
+  /**
+   * FTPS. `true`: a self-signed certificate, created once in `stateDir` (its SHA-256
+   * fingerprint is in `tlsCertificate`). Or PEM files / text (see TlsOptions). Listeners then
+   * offer AUTH TLS (explicit FTPS) unless their own `tls` says otherwise.
+   */
+  tls?: TlsOptions | true;
+  /** A second listener on this port that is TLS from the first byte (implicit FTPS, 990 by tradition). Implies `tls`. */
+  implicitPort?: number;
+  /** Refuse login before AUTH TLS (530) and transfers without PROT P (521). Needs `tls`. Default false. */
+  requireTls?: boolean;
+  /**
+   * Data connections must resume the control connection's TLS session, proving the data peer
+   * is the control peer (as vsftpd, ProFTPD and FileZilla Server require). Default true;
+   * false serves clients that cannot resume (CLI: --no-tls-session-reuse).
+   */
+  tlsSessionReuse?: boolean;
+  /** Where generated keys and certificates are kept. Default `$XDG_STATE_HOME/wharf` or `~/.local/state/wharf`; never inside the served folder. */
+  stateDir?: string;
+  /** Failed-login delays and bans (see core/policy/defender.ts). Base delay default: `timeouts.failedLoginDelayMs`. */
+  defender?: DefenderOptions;
+  /** How long `close()` (and SIGTERM/SIGINT in the CLI) lets running transfers finish. Default 10 000 ms. */
+  shutdownGraceMs?: number;
   logger?: Logger;
 }
 
@@ -79,7 +104,7 @@ export interface ListeningAddress {
 export const DEFAULT_PORT = 2121;
 
 const DEFAULT_TIMEOUTS: FtpTimeouts = { loginMs: 30_000, idleMs: 300_000, dataConnectMs: 30_000, failedLoginDelayMs: 1000 };
-const DEFAULT_LIMITS: FtpLimits = { maxConnections: 5000, maxConnectionsPerIp: 500, maxQueuedCommands: 64 };
+const DEFAULT_LIMITS: FtpLimits = { maxConnections: 5000, maxConnectionsPerIp: 500, maxQueuedCommands: 64, maxCommandsPerSecond: 1000 };
 
 /** A users file that is re-read when its mtime or size changes (checked at most once a second). */
 class ReloadingUsersFile implements Authenticator {
@@ -138,10 +163,13 @@ function buildAuthenticator(options: WharfOptions, root: string, log: Logger): A
 export class WharfServer {
   readonly events = new WharfEvents();
   readonly options: Readonly<WharfOptions>;
+  /** Failed-login scoring and bans, shared by every listener (and later SFTP). */
+  readonly defender: Defender;
   private readonly state: ServerState = { closing: false };
   private readonly sessions = new Set<Session>();
   private readonly listeners: Array<{ spec: ListenerOptions; listener: FtpListener; ctx: FtpContext }> = [];
   private bound: ListeningAddress[] = [];
+  private readonly tls: ServerTls | undefined;
 
   constructor(options: WharfOptions = {}) {
     this.options = options;
@@ -149,10 +177,22 @@ export class WharfServer {
     const log = options.logger ?? silentLogger;
     const authenticator = buildAuthenticator(options, root, log);
     const commands = createCommandTable();
+    this.defender = new Defender(
+      { baseDelayMs: options.timeouts?.failedLoginDelayMs ?? DEFAULT_TIMEOUTS.failedLoginDelayMs, ...options.defender },
+      this.events,
+      log,
+    );
+    // A ban also ends the address's other sessions that have not logged in (parallel guessers).
+    this.events.on('security:ban', ({ ip }) => {
+      for (const s of this.sessions) if (s.remoteIp === ip && !s.loggedIn) void s.end(421, 'Too many failed logins from your address; try again later');
+    });
     const storageFor = options.storage ?? ((user: User) => user.storage ?? new LocalStorage(user.home));
     const specs: ListenerOptions[] = options.listeners?.length
-      ? options.listeners
+      ? [...options.listeners]
       : [{ ...(options.host !== undefined ? { host: options.host } : {}), port: options.port ?? DEFAULT_PORT }];
+    if (options.implicitPort !== undefined) specs.push({ ...(options.host !== undefined ? { host: options.host } : {}), port: options.implicitPort, tls: 'implicit' });
+    const defaultTls: ListenerTls = options.tls ? 'explicit' : 'none';
+    this.tls = ServerTls.create(options, specs.map((spec) => spec.tls ?? defaultTls), root);
     for (const spec of specs) {
       const passiveAddress = spec.passiveAddress ?? options.passiveAddress;
       const settings: FtpSettings = {
@@ -170,7 +210,7 @@ export class WharfServer {
       const range = typeof rangeInput === 'string' ? parsePortRange(rangeInput) : rangeInput;
       const ctx: FtpContext = {
         settings,
-        tls: spec.tls ?? 'none',
+        tls: spec.tls ?? defaultTls,
         authenticator,
         events: this.events,
         log,
@@ -179,7 +219,10 @@ export class WharfServer {
         sessions: this.sessions,
         storageFor,
         state: this.state,
+        defender: this.defender,
       };
+      const ftps = this.tls?.engineFor(ctx.tls);
+      if (ftps) ctx.ftps = ftps;
       this.listeners.push({ spec, listener: new FtpListener(ctx), ctx });
     }
   }
@@ -219,6 +262,21 @@ export class WharfServer {
     return [...this.bound];
   }
 
+  /** The certificate new TLS handshakes present (undefined without FTPS); `fingerprint256` is what users pin. */
+  get tlsCertificate(): TlsMaterial | undefined {
+    return this.tls?.material;
+  }
+
+  /**
+   * Re-reads the TLS certificate and key (the CLI calls this on SIGHUP). New handshakes use
+   * them; open sessions and their data connections carry on. Throws, keeping the old
+   * certificate, when the new files are unusable.
+   */
+  reloadTls(): TlsMaterial {
+    if (!this.tls) throw new Error('TLS is not configured');
+    return this.tls.reload();
+  }
+
   /** Open sessions right now. */
   get sessionCount(): number {
     return this.sessions.size;
@@ -233,7 +291,7 @@ export class WharfServer {
    * Stops accepting, lets running transfers finish for up to `graceMs`, then says 421 to
    * every session and closes it.
    */
-  async close({ graceMs = 10_000 }: { graceMs?: number } = {}): Promise<void> {
+  async close({ graceMs = this.options.shutdownGraceMs ?? 10_000 }: { graceMs?: number } = {}): Promise<void> {
     this.state.closing = true;
     const stopped = Promise.all(this.listeners.map((l) => l.listener.close()));
     const sessions = [...this.sessions];

@@ -1,6 +1,9 @@
 import type { WharfOptions } from '../server.js';
 import type { UserRecord } from '../core/users/static.js';
+import * as nodePath from 'node:path';
 import { parsePortRange } from '../ftp/data/ports.js';
+import { parseHostPort } from '../admin/server.js';
+import { parseAddressEntry } from '../core/policy/cidr.js';
 
 /**
  * Every `wharf serve` option, in one table: the flag, its config-file key (the flag with
@@ -136,6 +139,69 @@ export const FLAGS: FlagSpec[] = [
     apply: (o, v) => void (o.activeMode = !(v as boolean)),
   },
   {
+    flag: 'tls',
+    type: 'boolean',
+    group: 'TLS',
+    help: 'offer FTPS (AUTH TLS); without --tls-cert a self-signed certificate is made once and its fingerprint printed',
+    apply: (o, v) => {
+      if (v) o.tls = o.tls ?? true;
+    },
+  },
+  {
+    flag: 'tls-cert',
+    type: 'string',
+    metavar: 'FILE',
+    group: 'TLS',
+    help: 'PEM certificate chain, leaf first (implies --tls; reloaded on SIGHUP)',
+    apply: (o, v) => void (o.tls = { ...(typeof o.tls === 'object' ? o.tls : {}), certFile: nodePath.resolve(v as string) }),
+  },
+  {
+    flag: 'tls-key',
+    type: 'string',
+    metavar: 'FILE',
+    group: 'TLS',
+    help: 'PEM private key of --tls-cert',
+    apply: (o, v) => void (o.tls = { ...(typeof o.tls === 'object' ? o.tls : {}), keyFile: nodePath.resolve(v as string) }),
+  },
+  {
+    flag: 'implicit-port',
+    type: 'number',
+    metavar: 'N',
+    min: 0,
+    max: 65535,
+    group: 'TLS',
+    help: 'also listen on N with implicit FTPS, TLS from the first byte (990 by tradition; implies --tls)',
+    apply: (o, v) => {
+      o.implicitPort = v as number;
+      o.tls = o.tls ?? true;
+    },
+  },
+  {
+    flag: 'require-tls',
+    type: 'boolean',
+    group: 'TLS',
+    help: 'refuse logins before AUTH TLS and transfers without PROT P (implies --tls)',
+    apply: (o, v) => {
+      o.requireTls = v as boolean;
+      if (v) o.tls = o.tls ?? true;
+    },
+  },
+  {
+    flag: 'no-tls-session-reuse',
+    type: 'boolean',
+    group: 'TLS',
+    help: 'accept TLS data connections that do not resume the control session (weaker; for clients that cannot)',
+    apply: (o, v) => void (o.tlsSessionReuse = !(v as boolean)),
+  },
+  {
+    flag: 'state-dir',
+    type: 'string',
+    metavar: 'DIR',
+    group: 'TLS',
+    help: 'where the self-signed certificate and key are kept (default $XDG_STATE_HOME/wharf or ~/.local/state/wharf)',
+    apply: (o, v) => void (o.stateDir = nodePath.resolve(v as string)),
+  },
+  {
     flag: 'atomic-uploads',
     type: 'boolean',
     group: 'Safety',
@@ -190,6 +256,69 @@ export const FLAGS: FlagSpec[] = [
     apply: (o, v) => void (o.timeouts = { ...o.timeouts, idleMs: seconds(v) }),
   },
   {
+    flag: 'data-timeout',
+    type: 'number',
+    metavar: 'SECONDS',
+    min: 1,
+    max: 3600,
+    group: 'Safety',
+    help: 'wait this long for a data connection (passive peer, active connect) before 425 (default 30)',
+    apply: (o, v) => void (o.timeouts = { ...o.timeouts, dataConnectMs: seconds(v) }),
+  },
+  {
+    flag: 'max-command-rate',
+    type: 'number',
+    metavar: 'N',
+    min: 0,
+    max: 1_000_000,
+    group: 'Safety',
+    help: 'commands per second a session may send, sustained; a flood gets 421 and is closed (default 1000; 0: no limit)',
+    apply: (o, v) => void (o.limits = { ...o.limits, maxCommandsPerSecond: v as number }),
+  },
+  {
+    flag: 'max-login-failures',
+    type: 'number',
+    metavar: 'N',
+    min: 0,
+    max: 1_000_000,
+    group: 'Safety',
+    help: 'failed logins from one address before it is banned (default 10; 0: never ban)',
+    apply: (o, v) => void (o.defender = { ...o.defender, maxFailures: v as number }),
+  },
+  {
+    flag: 'ban-time',
+    type: 'number',
+    metavar: 'SECONDS',
+    min: 1,
+    max: 30 * 86_400,
+    group: 'Safety',
+    help: 'how long a banned address is refused with 421 (default 900)',
+    apply: (o, v) => void (o.defender = { ...o.defender, banMs: seconds(v) }),
+  },
+  {
+    flag: 'allow-ip',
+    type: 'string',
+    multiple: true,
+    metavar: 'CIDR',
+    group: 'Safety',
+    help: 'address or CIDR block never banned, e.g. 10.0.0.0/8 (repeatable)',
+    apply: (o, v) => {
+      const entries = v as string[];
+      for (const e of entries) parseAddressEntry(e); // fail at start-up, naming the bad entry
+      o.defender = { ...o.defender, allow: [...(o.defender?.allow ?? []), ...entries] };
+    },
+  },
+  {
+    flag: 'shutdown-grace',
+    type: 'number',
+    metavar: 'SECONDS',
+    min: 0,
+    max: 86_400,
+    group: 'Safety',
+    help: 'on SIGTERM/SIGINT, let running transfers finish this long before closing (default 10)',
+    apply: (o, v) => void (o.shutdownGraceMs = seconds(v)),
+  },
+  {
     flag: 'log-level',
     type: 'string',
     metavar: 'LEVEL',
@@ -198,6 +327,34 @@ export const FLAGS: FlagSpec[] = [
     apply: (_o, v) => {
       if (!['debug', 'info', 'warn', 'error', 'silent'].includes(v as string)) throw new Error('expected debug, info, warn, error or silent');
     },
+  },
+  {
+    flag: 'log-format',
+    type: 'string',
+    metavar: 'FORMAT',
+    group: 'Output',
+    help: 'json | pretty | auto (default auto: pretty on a terminal, JSON otherwise)',
+    apply: (_o, v) => {
+      if (!['json', 'pretty', 'auto'].includes(v as string)) throw new Error('expected json, pretty or auto');
+    },
+  },
+  {
+    flag: 'xferlog',
+    type: 'string',
+    metavar: 'FILE',
+    group: 'Output',
+    help: 'append a wu-ftpd xferlog line for every upload and download (reopened on SIGHUP)',
+    apply: (_o, v) => {
+      if (!(v as string)) throw new Error('expected a file path');
+    },
+  },
+  {
+    flag: 'admin-listen',
+    type: 'string',
+    metavar: 'HOST:PORT',
+    group: 'Output',
+    help: 'serve Prometheus /metrics and /healthz over HTTP, e.g. 127.0.0.1:9021 (default: off)',
+    apply: (_o, v) => void parseHostPort(v as string),
   },
 ];
 

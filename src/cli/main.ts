@@ -4,15 +4,24 @@ import { existsSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { createServer, DEFAULT_PORT, type WharfOptions } from '../server.js';
 import { hashPassword } from '../core/users/password.js';
-import { jsonLogger, type LogLevel } from '../core/logger.js';
-import { FLAGS, applyFlags, coerce, flagHelp, type FlagSpec } from './flags.js';
+import type { LogLevel } from '../core/logger.js';
+import { FLAGS, coerce, flagHelp, type FlagSpec } from './flags.js';
+import { envLayer, flagValue, loadConfigFile, mergeLayers, type ConfigLayer, type FlagValue } from './config.js';
+import { createLogger } from '../core/logger-pino.js';
+import { startOperations } from './operate.js';
+import { checkConfig } from './check-config.js';
+import { usersCommand } from './users-cmd.js';
 import { readPassword } from './prompt.js';
+import { isFirstProcess, shouldSupervise, superviseWorkers } from './workers.js';
+import { reloadTlsOnSignal, tlsBanner } from './certs.js';
 
 const MAIN_HELP = `wharf: a complete, safe FTP server
 
 Usage:
   wharf serve [DIR] [options]   share DIR (default: the current folder) over FTP
   wharf passwd [PASSWORD]       print a scrypt hash for the users file (asks when omitted)
+  wharf users add|remove|list|passwd --file FILE ...   edit a users file (\`wharf users --help\`)
+  wharf check-config FILE       validate a config file (exit 0 when valid, 1 with the reason)
   wharf --help                  this text; \`wharf serve --help\` lists every serve option
   wharf --version
 
@@ -27,8 +36,13 @@ function serveHelp(): string {
 Shares DIR (default: the current folder). Without --user, --users-file or --anonymous,
 DIR is shared read-only to anonymous users (user "anonymous", any password).
 
+Every option can also be set in a TOML config file (\`--config FILE\`, key: the flag with
+'_' for '-') or an environment variable (WHARF_ + the key in capitals). Precedence:
+config file < environment < command line. See docs/configuration.md.
+
 ${flagHelp()}
 
+  -c, --config FILE           read settings from a TOML file (or set WHARF_CONFIG)
   -h, --help                  this text
 `;
 }
@@ -38,13 +52,19 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-/** Parses `serve` arguments through the flag table; returns the options and the log level. */
-export function parseServeArgs(argv: string[]): { options: WharfOptions; level: LogLevel; help: boolean } {
-  const parseOptions: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+/**
+ * Parses `serve` arguments through the flag table and merges them over the config file and
+ * WHARF_* variables (file < environment < command line); returns the options and the log level.
+ */
+export function parseServeArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { options: WharfOptions; level: LogLevel; help: boolean; values: Map<FlagSpec, FlagValue>; warnings: string[] } {
+  const parseOptions: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = { help: { type: 'boolean', short: 'h' }, config: { type: 'string', short: 'c' } };
   for (const spec of FLAGS) parseOptions[spec.flag] = { type: spec.type === 'boolean' ? 'boolean' : 'string', ...(spec.multiple ? { multiple: true } : {}) };
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: parseOptions });
   if (positionals.length > 1) throw new Error(`serve takes one folder, got ${positionals.length}`);
-  const root = nodePath.resolve(positionals[0] ?? '.');
+  if (values.help === true) return { options: {}, level: 'info', help: true, values: new Map(), warnings: [] };
   const raw = new Map<FlagSpec, string | boolean | number | string[]>();
   for (const spec of FLAGS) {
     const value = values[spec.flag];
@@ -55,11 +75,13 @@ export function parseServeArgs(argv: string[]): { options: WharfOptions; level: 
       throw new Error(`--${spec.flag}: ${(err as Error).message}`);
     }
   }
-  const options: WharfOptions = { root, port: DEFAULT_PORT };
-  applyFlags(options, raw);
+  const cli: ConfigLayer = { values: raw, origin: new Map(), ...(positionals[0] !== undefined ? { root: nodePath.resolve(positionals[0]) } : {}) };
+  const configPath = (values.config as string | undefined) ?? (env.WHARF_CONFIG || undefined);
+  const merged = mergeLayers(configPath !== undefined ? loadConfigFile(configPath) : undefined, envLayer(env), cli);
+  const options = merged.options;
   if (options.usersFile) options.usersFile = nodePath.resolve(options.usersFile);
-  const level = (values['log-level'] ?? 'info') as LogLevel;
-  return { options, level, help: values.help === true };
+  const level = (flagValue(merged.values, 'log-level') ?? 'info') as LogLevel;
+  return { options, level, help: false, values: merged.values, warnings: merged.warnings };
 }
 
 async function serve(argv: string[]): Promise<void> {
@@ -76,7 +98,11 @@ async function serve(argv: string[]): Promise<void> {
   const { options, level } = parsed;
   const root = options.root!;
   if (!existsSync(root) || !statSync(root).isDirectory()) fail(`${root} is not a folder`);
-  const log = jsonLogger(level);
+  const workers = Number(flagValue(parsed.values, 'workers') ?? 1);
+  if (shouldSupervise(workers)) return superviseWorkers(workers);
+  const format = flagValue(parsed.values, 'log-format');
+  const log = createLogger({ level, ...(format === 'json' || format === 'pretty' ? { pretty: format === 'pretty' } : {}) });
+  for (const warning of parsed.warnings) log.warn({}, warning);
   options.logger = log;
   const users = options.users ?? [];
   const anonymous = options.anonymous ?? (users.length === 0 && !options.usersFile);
@@ -96,21 +122,36 @@ async function serve(argv: string[]): Promise<void> {
     if (code === 'EADDRINUSE') fail(`port ${options.port} is already in use; pick another with --port`);
     fail((err as Error).message);
   }
+  let operations;
+  try {
+    operations = await startOperations(server, parsed.values, log);
+  } catch (err) {
+    await server.close({ graceMs: 0 });
+    fail((err as Error).message);
+  }
   const shown = address.host === '::' || address.host === '0.0.0.0' ? 'localhost' : address.host.includes(':') ? `[${address.host}]` : address.host;
   const who = [anonymous ? 'anonymous (read-only)' : '', ...users.map((u) => u.name), options.usersFile ? `users from ${options.usersFile}` : ''].filter(Boolean);
-  process.stderr.write(
-    `Wharf is serving ${root}\n` +
+  if (isFirstProcess()) process.stderr.write(
+    `Wharf is serving ${root}${workers > 1 ? ` with ${workers} worker processes` : ''}\n` +
       `  ftp://${shown}:${address.port}/  (listening on ${address.host} port ${address.port})\n` +
       `  logins: ${who.join(', ')}${users.length ? (options.write ? ' (may write)' : ' (read-only; add --write to allow uploads)') : ''}\n` +
       (anonymous && users.length === 0 && !options.usersFile ? `  Sharing read-only to anonymous users: anyone who can reach this port can download these files.\n` : '') +
+      operations.banner.map((line) => `  ${line}\n`).join('') +
+      tlsBanner(server).map((line) => `  ${line}\n`).join('') +
       `  Press Ctrl+C to stop.\n`,
   );
+  process.on('SIGHUP', () => operations.reopen());
+  process.on('SIGHUP', () => reloadTlsOnSignal(server, log));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    void server.close({ graceMs: 10_000 }).then(() => process.exit(0));
+    // Grace for running transfers: --shutdown-grace (options.shutdownGraceMs), default 10 s.
+    void server
+      .close()
+      .then(() => operations.close())
+      .then(() => process.exit(0));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -134,6 +175,10 @@ async function main(argv: string[]): Promise<void> {
       return serve(rest);
     case 'passwd':
       return passwd(rest);
+    case 'check-config':
+      return checkConfig(rest);
+    case 'users':
+      return usersCommand(rest);
     case '--version':
     case '-v': {
       const { readFileSync } = await import('node:fs');

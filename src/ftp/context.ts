@@ -3,7 +3,9 @@ import type { StorageBackend } from '../core/storage/types.js';
 import type { WharfEvents } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { PassivePortPool } from './data/ports.js';
+import type { Defender } from '../core/policy/defender.js';
 import type { Session } from './session.js';
+import type { FtpTls } from './tls.js';
 import type { CommandTable } from './registry.js';
 
 export interface FtpTimeouts {
@@ -22,6 +24,8 @@ export interface FtpLimits {
   maxConnectionsPerIp: number;
   /** Commands waiting behind a transfer before the control socket stops being read. */
   maxQueuedCommands: number;
+  /** Commands per second one session may send, sustained (bursts of twice that); beyond: 421 and close. 0: unlimited. */
+  maxCommandsPerSecond: number;
 }
 
 /** Settings of one FTP listener, fully resolved (no optionals to re-default at run time). */
@@ -57,6 +61,8 @@ export interface FtpContext {
   settings: FtpSettings;
   /** This listener's TLS mode ('none' until FTPS is configured). */
   tls: ListenerTls;
+  /** This listener's FTPS engine (secure context, session cache, policy); set when `tls` is not 'none'. */
+  ftps?: FtpTls;
   authenticator: Authenticator;
   events: WharfEvents;
   log: Logger;
@@ -65,4 +71,6 @@ export interface FtpContext {
   sessions: Set<Session>;
   storageFor(user: User): StorageBackend;
   state: ServerState;
+  /** Failed-login scoring and bans, shared by every listener of the server. */
+  defender: Defender;
 }

@@ -3,6 +3,7 @@ import type { FtpContext } from './context.js';
 import { Session } from './session.js';
 import { formatReply } from './control/reply.js';
 import { plainAddress } from './data/address.js';
+import { secureSession, type FtpTls } from './tls.js';
 
 /**
  * Accepts control connections for one FTP listener: applies connection limits before any
@@ -24,6 +25,11 @@ export class FtpListener {
       socket.destroy();
       return;
     }
+    // Banned addresses are turned away before any other work (no session, no greeting).
+    if (this.ctx.defender.isBanned(ip)) {
+      this.ctx.events.emit('security:refused', { ip, reason: 'banned' });
+      return this.refuse(socket, 'Too many failed logins from your address; try again later');
+    }
     const { maxConnections, maxConnectionsPerIp } = this.ctx.settings.limits;
     if (this.ctx.state.closing) return this.refuse(socket, 'Server is shutting down');
     if (this.ctx.sessions.size >= maxConnections) {
@@ -36,7 +42,36 @@ export class FtpListener {
       return this.refuse(socket, 'Too many connections from your address');
     }
     this.perIp.set(ip, count + 1);
+    if (this.ctx.tls === 'implicit' && this.ctx.ftps) return this.acceptImplicit(socket, ip, this.ctx.ftps);
+    this.startSession(socket, ip);
+  }
+
+  /** Implicit FTPS: TLS from the first byte; the session and its 220 start after the handshake. */
+  private acceptImplicit(socket: net.Socket, ip: string, ftps: FtpTls): void {
+    ftps.upgrade(socket, this.ctx.settings.timeouts.loginMs || 30_000).then(
+      (secured) => {
+        if (this.ctx.state.closing) {
+          secured.destroy();
+          return this.release(ip);
+        }
+        this.startSession(secured, ip, (session) => secureSession(session, ftps, true));
+      },
+      (err: Error) => {
+        this.ctx.log.debug({ ip, err: err.message }, 'implicit TLS handshake failed');
+        this.release(ip);
+      },
+    );
+  }
+
+  private release(ip: string): void {
+    const left = (this.perIp.get(ip) ?? 1) - 1;
+    if (left <= 0) this.perIp.delete(ip);
+    else this.perIp.set(ip, left);
+  }
+
+  private startSession(socket: net.Socket, ip: string, prepare?: (session: Session) => void): void {
     const session = new Session(this.ctx, socket);
+    prepare?.(session);
     this.ctx.sessions.add(session);
     void session.whenClosed().then(() => {
       const left = (this.perIp.get(ip) ?? 1) - 1;
@@ -48,6 +83,9 @@ export class FtpListener {
   }
 
   private refuse(socket: net.Socket, text: string): void {
+    // Discard whatever the peer sends: unread input would hide its FIN, and the socket (and
+    // server.close()) would wait for it forever.
+    socket.resume();
     socket.end(formatReply(421, text));
     setTimeout(() => socket.destroy(), 1000).unref();
   }

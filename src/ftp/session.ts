@@ -14,6 +14,8 @@ import type { DataEndpoint } from './data/endpoints.js';
 import { plainAddress } from './data/address.js';
 import type { CommandSpec } from './registry.js';
 import { replyForError } from './error-replies.js';
+import { tlsPolicyRefusal } from './tls.js';
+import { RateLimiter } from '../core/policy/limits.js';
 
 export type TransferDirection = 'download' | 'upload' | 'listing';
 
@@ -25,10 +27,17 @@ export interface TransferState {
   startedAt: number;
   /** Total size when known (downloads). */
   size?: number;
+  /** The data connection is established (QUIT aborts a transfer still waiting for one). */
+  connected?: boolean;
   /** Set by ABOR or QUIT: the transfer must stop and answer 426. */
   abortedBy?: 'ABOR' | 'QUIT' | 'shutdown';
   abort(): void;
 }
+
+/** Replies waiting for a peer that does not read, before commands stop being executed. */
+const MAX_REPLY_BACKLOG = 256 * 1024;
+/** How long a closing session waits for its last reply to flush. */
+const LAST_REPLY_WAIT_MS = 2000;
 
 export const DEFAULT_MLST_FACTS = ['type', 'size', 'modify', 'perm', 'unique', 'unix.mode'] as const;
 
@@ -56,6 +65,10 @@ export class Session {
   mlstFacts = new Set<string>(DEFAULT_MLST_FACTS);
   utf8 = true;
   clientName: string | undefined;
+  /** HASH algorithm chosen with OPTS HASH (commands/hash.ts). */
+  hashAlgorithm = 'SHA-256';
+  /** HOST (RFC 7151): the virtual host named before login. */
+  virtualHost: string | undefined;
   /** TLS on the control connection (AUTH TLS or implicit). */
   secure = false;
   /** PBSZ was sent after AUTH. */
@@ -68,13 +81,16 @@ export class Session {
   failedLogins = 0;
 
   private data: DataEndpoint | undefined;
-  private readonly framer: LineFramer;
+  private framer: LineFramer;
   /** Lines waiting to run; null stands for an over-long line (answered 500 in its turn). */
   private readonly queue: Array<Buffer | null> = [];
   private running = false;
   private busy: Promise<void> | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private ending = false;
+  /** Meters commands against the flood limit (limits.maxCommandsPerSecond). */
+  private readonly commandRate: RateLimiter;
   private detach: (() => void) | undefined;
   private readonly closeWaiters: Array<() => void> = [];
 
@@ -87,6 +103,7 @@ export class Session {
     this.remoteIp = plainAddress(socket.remoteAddress);
     this.localIp = plainAddress(socket.localAddress);
     this.framer = new LineFramer(ctx.settings.maxLineLength);
+    this.commandRate = new RateLimiter(ctx.settings.limits.maxCommandsPerSecond);
     this.log = ctx.log.child({ session: this.id, ip: this.remoteIp });
     this.attach(socket);
     this.armIdleTimer();
@@ -130,6 +147,15 @@ export class Session {
   release(): void {
     this.detach?.();
     this.detach = undefined;
+  }
+
+  /**
+   * Forgets input read but not yet run: after AUTH TLS, plaintext that arrived behind it must
+   * never run as if it had come over TLS (command injection).
+   */
+  discardPendingInput(): void {
+    this.queue.length = 0;
+    this.framer = new LineFramer(this.ctx.settings.maxLineLength);
   }
 
   // ---- replies -------------------------------------------------------------------------
@@ -194,8 +220,9 @@ export class Session {
   // ---- command loop --------------------------------------------------------------------
 
   private onBytes(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.ending) return;
     for (const framed of this.framer.push(chunk)) {
+      if (!this.commandRate.take()) return this.floodedOut();
       if (framed.kind === 'overlong') {
         this.queue.push(null);
         continue;
@@ -212,6 +239,33 @@ export class Session {
     void this.pump();
   }
 
+  /** Over the command rate: stop reading, drop what is queued, say 421 and close. */
+  private floodedOut(): void {
+    this.queue.length = 0;
+    this.log.warn({ limit: this.commandRate.ratePerSecond }, 'command flood; closing');
+    this.transfer?.abort();
+    void this.end(421, 'Too many commands, slow down; closing control connection', 'command flood');
+  }
+
+  private replyDrain(): Promise<void> {
+    return new Promise((resolve) => {
+      const sock = this.socket;
+      const done = () => {
+        sock.off('drain', done);
+        sock.off('close', done);
+        clearInterval(poll);
+        resolve();
+      };
+      // 'close' is also caught by destroy(); the poll covers a socket swapped under us (TLS).
+      const poll = setInterval(() => {
+        if (this.closed || this.socket !== sock || sock.writableLength < MAX_REPLY_BACKLOG) done();
+      }, 1000);
+      poll.unref();
+      sock.once('drain', done);
+      sock.once('close', done);
+    });
+  }
+
   /** ABOR during a transfer jumps the queue: it exists to interrupt what is running. */
   private isUrgent(bytes: Buffer): boolean {
     const line = decodeBytes(bytes);
@@ -224,6 +278,12 @@ export class Session {
     this.running = true;
     try {
       while (!this.closed && this.queue.length > 0) {
+        if (this.socket.writableLength >= MAX_REPLY_BACKLOG) {
+          // The peer sends commands but does not read the replies: stop executing (the queue
+          // then fills and the socket is paused) until it reads, so memory stays bounded.
+          await this.replyDrain();
+          continue;
+        }
         const bytes = this.queue[0]!;
         if (bytes === null) {
           this.queue.shift();
@@ -278,6 +338,8 @@ export class Session {
     if (spec.notImplemented) return this.reply(502, `${spec.name} not implemented`);
     if (spec.arg === 'required' && (!hasArg || arg === '')) return this.reply(501, `Syntax error: ${spec.name} needs an argument`);
     if (spec.arg === 'none' && hasArg && arg.trim() !== '') return this.reply(501, `Syntax error: ${spec.name} takes no argument`);
+    const tlsRefusal = tlsPolicyRefusal(this, spec);
+    if (tlsRefusal) return this.reply(tlsRefusal.code, tlsRefusal.text);
     if (spec.auth && !this.user) return this.reply(530, 'Please log in with USER and PASS first');
     try {
       await spec.run(this, arg);
@@ -292,10 +354,12 @@ export class Session {
     clearTimeout(this.idleTimer);
     if (this.closed || this.busy) return;
     const { loginMs, idleMs } = this.ctx.settings.timeouts;
-    const ms = this.user ? idleMs : loginMs;
-    if (ms <= 0) return;
+    if ((this.user ? idleMs : loginMs) <= 0) return;
+    // The login timeout counts from the connection, not the last command: commands (NOOP,
+    // wrong passwords) must not keep an anonymous connection open forever.
+    const ms = this.user ? idleMs : Math.max(0, this.openedAt + loginMs - Date.now());
     this.idleTimer = setTimeout(() => {
-      void this.replyAndFlush(421, this.user ? 'Idle timeout, closing control connection' : 'Login timeout, closing control connection').then(() => this.destroy('timeout'));
+      void this.end(421, this.user ? 'Idle timeout, closing control connection' : 'Login timeout, closing control connection', 'timeout');
     }, ms);
     this.idleTimer.unref();
   }
@@ -313,9 +377,18 @@ export class Session {
   }
 
   /** Sends a last reply, then closes (QUIT, 421). */
-  async end(code: number, text: string): Promise<void> {
-    await this.replyAndFlush(code, text);
-    this.destroy('closed by server');
+  async end(code: number, text: string, reason = 'closed by server'): Promise<void> {
+    if (this.ending || this.closed) return; // one last word only (e.g. a ban and PASS both closing)
+    this.ending = true;
+    // A peer that does not read never lets the reply flush: close anyway after a moment.
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((r) => {
+      timer = setTimeout(r, LAST_REPLY_WAIT_MS);
+      timer.unref();
+    });
+    await Promise.race([this.replyAndFlush(code, text), giveUp]);
+    clearTimeout(timer);
+    this.destroy(reason);
   }
 
   destroy(reason: string): void {
