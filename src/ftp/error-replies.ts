@@ -31,7 +31,8 @@ export function replyForError(err: unknown, context: 'read' | 'create' | 'transf
     case 'PATH_INVALID_NAME':
       return { code: 553, text: 'File name not allowed' };
     case 'PATH_OUTSIDE_ROOT':
-      return { code: 550, text: 'Permission denied: path is outside your root' };
+      // creating a name that would land outside the root is "name not allowed" (§3)
+      return { code: context === 'create' ? 553 : 550, text: 'Permission denied: path is outside your root' };
     case 'PERMISSION_DENIED':
       return { code: 550, text: 'Permission denied' };
     case 'NOT_SUPPORTED':

@@ -101,3 +101,40 @@ export function formatFacts(
 export function mlstFeatLine(enabled: ReadonlySet<string>): string {
   return 'MLST ' + ALL_MLST_FACTS.map((f) => `${f}${enabled.has(f) ? '*' : ''};`).join('');
 }
+
+/** A LIST/NLST argument whose last segment is a shell pattern (`*.txt`, `sub/file?.[ch]`). */
+export interface ListGlob {
+  /** The directory part as the client wrote it, with its trailing slash ('' for none). */
+  dirText: string;
+  matcher: RegExp;
+}
+
+/**
+ * Recognizes a pattern in the last path segment (`*`, `?`, `[...]`), as vsftpd and command-line
+ * clients' `mget`/`mdelete` expect; patterns in directory segments are not expanded. Like the
+ * shell, a pattern only matches a leading dot when it starts with one.
+ */
+export function parseListGlob(arg: string): ListGlob | undefined {
+  const slash = arg.lastIndexOf('/');
+  const last = arg.slice(slash + 1);
+  if (!/[*?[]/.test(last)) return undefined;
+  let re = last.startsWith('.') ? '' : '(?!\\.)';
+  for (let i = 0; i < last.length; i++) {
+    const c = last[i]!;
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else if (c === '[') {
+      const close = last.indexOf(']', i + 2);
+      if (close < 0) {
+        re += '\\[';
+        continue;
+      }
+      let body = last.slice(i + 1, close);
+      const negate = body.startsWith('!') || body.startsWith('^');
+      if (negate) body = body.slice(1);
+      re += `[${negate ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
+      i = close;
+    } else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
+  }
+  return { dirText: arg.slice(0, slash + 1), matcher: new RegExp(`^${re}$`, 's') };
+}

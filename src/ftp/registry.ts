@@ -22,6 +22,8 @@ export interface CommandSpec {
   /** Known but deliberately not implemented: the dispatcher answers 502. */
   notImplemented?: boolean;
   run(session: Session, arg: string): Promise<void> | void;
+  /** Handles `OPTS <name> <value>` for this command (RFC 2389); without it OPTS answers 501. */
+  opts?(session: Session, value: string): Promise<void> | void;
 }
 
 /** The command table: lookup by name or alias, and the source of HELP and FEAT. */

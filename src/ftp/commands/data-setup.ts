@@ -156,9 +156,12 @@ export const dataSetupCommands: CommandSpec[] = [
       if (s.epsvAll) return s.reply(503, 'EPRT not allowed after EPSV ALL');
       const target = parseEprtArg(arg);
       if (!target) {
+        // Well-formed but an unknown protocol number: 522 tells the client which ones work.
         const trimmed = arg.trim();
-        const proto = trimmed.length > 1 ? trimmed.split(trimmed[0]!)[1] : undefined;
-        if (proto && proto !== '1' && proto !== '2') return s.reply(522, 'Network protocol not supported, use (1,2)');
+        const parts = trimmed.length > 1 ? trimmed.split(trimmed[0]!) : [];
+        if (parts.length === 5 && parts[0] === '' && parts[4] === '' && /^\d+$/.test(parts[1]!) && parts[1] !== '1' && parts[1] !== '2') {
+          return s.reply(522, 'Network protocol not supported, use (1,2)');
+        }
         return s.reply(501, 'Syntax error in EPRT arguments');
       }
       const family = controlIsIPv6(s) ? 6 : 4;

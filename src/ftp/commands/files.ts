@@ -1,6 +1,6 @@
-import { WharfError } from '../../core/errors.js';
+import { WharfError, isWharfError } from '../../core/errors.js';
 import { quotePath } from '../control/reply.js';
-import { ftpTimestamp } from '../listing.js';
+import { ftpTimestamp, parseFtpTimestamp } from '../listing.js';
 import type { CommandSpec } from '../registry.js';
 
 export const fileCommands: CommandSpec[] = [
@@ -15,6 +15,8 @@ export const fileCommands: CommandSpec[] = [
       try {
         await s.storage!.mkdir(path);
       } catch (err) {
+        // RFC 959 has no 553 for MKD: an existing name is a plain 550; a bad name stays 553.
+        if (isWharfError(err, 'STORAGE_EXISTS')) return s.reply(550, 'Directory already exists');
         return s.replyError(err, 'create');
       }
       s.ctx.events.emit('dir:create', { ...s.info, user: s.user!.name, path });
@@ -92,6 +94,22 @@ export const fileCommands: CommandSpec[] = [
       const st = await s.storage!.stat(s.resolve(arg));
       if (st.type !== 'file') return s.reply(550, 'Not a regular file');
       s.reply(213, String(st.size));
+    },
+  },
+  {
+    name: 'MFMT',
+    help: 'MFMT <sp> YYYYMMDDHHMMSS <sp> path: set the modification time (UTC)',
+    auth: true,
+    arg: 'required',
+    feat: 'MFMT',
+    async run(s, arg) {
+      const m = /^(\d{14}(?:\.\d{1,3})?) (.+)$/.exec(arg);
+      const when = m ? parseFtpTimestamp(m[1]!) : undefined;
+      if (!m || !when) return s.reply(501, 'Syntax: MFMT YYYYMMDDHHMMSS path');
+      const path = s.resolve(m[2]!);
+      await s.storage!.setTimes(path, when);
+      const st = await s.storage!.stat(path);
+      s.reply(213, `Modify=${ftpTimestamp(st.mtime)}; ${m[2]}`);
     },
   },
   {

@@ -1,12 +1,12 @@
 import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { encodeBytes } from '../../core/bytes.js';
-import { WharfError } from '../../core/errors.js';
+import { WharfError, isWharfError } from '../../core/errors.js';
 import type { FileStat } from '../../core/storage/types.js';
 import type { CommandSpec } from '../registry.js';
 import type { Session, TransferState } from '../session.js';
 import { runTransfer } from '../data/transfer.js';
-import { formatFacts, formatListLine, mlstFeatLine, ALL_MLST_FACTS } from '../listing.js';
+import { formatFacts, formatListLine, mlstFeatLine, parseListGlob, ALL_MLST_FACTS, type ListGlob } from '../listing.js';
 
 const BATCH_BYTES = 64 * 1024;
 
@@ -40,9 +40,9 @@ class LineBatcher {
   }
 }
 
-/** `LIST -la dir`: a leading `-flags` word is options, unless a file of that name exists. */
+/** `LIST -la dir`, `LIST -a -l`: leading `-flags` words are options, unless a file of that name exists. */
 async function splitListArg(s: Session, arg: string): Promise<string> {
-  const m = /^(-[A-Za-z1]+)(?:\s+(.*))?$/.exec(arg);
+  const m = /^(-[A-Za-z1]+(?:\s+-[A-Za-z1]+)*)(?:\s+(.*))?$/.exec(arg);
   if (!m) return arg;
   try {
     await s.storage!.stat(s.resolve(arg));
@@ -58,11 +58,21 @@ async function listing(s: Session, rawArg: string, kind: ListKind): Promise<void
   s.restOffset = 0;
   if (!s.hasDataEndpoint()) return s.reply(425, 'Use PORT, EPRT, PASV or EPSV first');
   const arg = kind === 'MLSD' ? rawArg : await splitListArg(s, rawArg);
-  const path = s.resolve(arg);
+  let path = s.resolve(arg);
   let target: FileStat;
+  let glob: ListGlob | undefined;
   try {
     if (!s.storage!.can('list')) throw new WharfError('PERMISSION_DENIED', 'list');
-    target = await s.storage!.stat(path);
+    try {
+      target = await s.storage!.stat(path);
+    } catch (err) {
+      // `NLST *.txt`: only when no entry has that literal name
+      glob = kind === 'MLSD' || !isWharfError(err, 'STORAGE_NOT_FOUND') ? undefined : parseListGlob(arg);
+      if (!glob) throw err;
+      path = s.resolve(glob.dirText || '.');
+      target = await s.storage!.stat(path);
+      if (target.type !== 'dir' || !(await anyMatch(s, path, glob.matcher))) throw new WharfError('STORAGE_NOT_FOUND', 'No files found');
+    }
     if (kind === 'MLSD' && target.type !== 'dir') {
       s.closeDataEndpoint();
       return s.reply(501, 'MLSD needs a directory; use MLST for a file');
@@ -73,11 +83,12 @@ async function listing(s: Session, rawArg: string, kind: ListKind): Promise<void
   }
   const user = s.user!;
   const now = Date.now();
-  const prefix = kind === 'NLST' && arg.trim() !== '' ? arg.replace(/\/+$/, '') : undefined;
+  // NLST of a path names entries with that path (as `ls dir` would); `NLST` and `NLST .` do not.
+  const prefix = glob ? glob.dirText : kind === 'NLST' && !/^\.?\/?$/.test(arg.trim()) ? arg.replace(/\/*$/, '/') : '';
   const lineFor = (entry: FileStat): string => {
     if (kind === 'LIST') return formatListLine(entry, now);
     if (kind === 'MLSD') return formatFacts(entry, s.mlstFacts, user.permissions);
-    return prefix !== undefined ? `${prefix}/${entry.name}` : entry.name;
+    return prefix + entry.name;
   };
   await runTransfer(s, {
     direction: 'listing',
@@ -92,12 +103,18 @@ async function listing(s: Session, rawArg: string, kind: ListKind): Promise<void
         if (kind === 'MLSD') await out.add(formatFacts(target, s.mlstFacts, user.permissions, 'cdir', '.'));
         for await (const entry of s.storage!.list(path)) {
           if (state.abortedBy) break;
+          if (glob && !glob.matcher.test(entry.name)) continue;
           await out.add(lineFor(entry));
         }
       }
       await out.flush();
     },
   });
+}
+
+async function anyMatch(s: Session, dir: string, matcher: RegExp): Promise<boolean> {
+  for await (const entry of s.storage!.list(dir)) if (matcher.test(entry.name)) return true;
+  return false;
 }
 
 async function mlst(s: Session, arg: string): Promise<void> {
@@ -160,6 +177,13 @@ export const listingCommands: CommandSpec[] = [
     arg: 'optional',
     feat: (s) => mlstFeatLine(s.mlstFacts),
     run: mlst,
+    opts(s, value) {
+      s.mlstFacts = parseMlstOpts(value);
+      const line = ALL_MLST_FACTS.filter((f) => s.mlstFacts.has(f))
+        .map((f) => f + ';')
+        .join('');
+      s.reply(200, `MLST OPTS ${line}`);
+    },
   },
   {
     name: 'STAT',

@@ -1,7 +1,5 @@
 import type { CommandSpec } from '../registry.js';
 import type { Session } from '../session.js';
-import { parseMlstOpts } from './listing.js';
-import { ALL_MLST_FACTS } from '../listing.js';
 
 function feat(s: Session): void {
   const lines = s.ctx.commands.featLines(s).map((l) => ' ' + l);
@@ -21,7 +19,7 @@ function help(s: Session, arg: string): void {
   s.reply(214, ['The following commands are recognized:', ...rows, 'Help OK']);
 }
 
-function opts(s: Session, arg: string): void {
+async function opts(s: Session, arg: string): Promise<void> {
   const space = arg.indexOf(' ');
   const name = (space < 0 ? arg : arg.slice(0, space)).toUpperCase();
   const value = space < 0 ? '' : arg.slice(space + 1).trim();
@@ -31,13 +29,9 @@ function opts(s: Session, arg: string): void {
     if (v === 'OFF') return s.reply(200, 'UTF8 stays on: names are sent as stored');
     return s.reply(501, 'OPTS UTF8 takes ON or OFF');
   }
-  if (name === 'MLST') {
-    s.mlstFacts = parseMlstOpts(value);
-    const line = ALL_MLST_FACTS.filter((f) => s.mlstFacts.has(f))
-      .map((f) => f + ';')
-      .join('');
-    return s.reply(200, `MLST OPTS ${line}`);
-  }
+  // Every other option belongs to a command: its table entry handles it (OPTS MLST, OPTS HASH).
+  const spec = s.ctx.commands.get(name);
+  if (spec?.opts && !spec.notImplemented) return await spec.opts(s, value);
   s.reply(501, `Option ${name.slice(0, 32)} not understood`);
 }
 
@@ -66,6 +60,13 @@ export const miscCommands: CommandSpec[] = [
     beforeTls: true,
     duringTransfer: true,
     async run(s) {
+      // A transfer that is moving data finishes first; one still waiting for its data
+      // connection would only make the client wait for a timeout, so it is aborted (426).
+      const t = s.transfer;
+      if (t && !t.connected) {
+        t.abortedBy = 'QUIT';
+        t.abort();
+      }
       await s.settle();
       await s.end(221, 'Goodbye');
     },

@@ -16,6 +16,17 @@ export const siteCommands: SiteCommand[] = [
       s.reply(214, ['SITE commands:', ...siteCommands.map((c) => ' ' + c.help), 'End']);
     },
   },
+  {
+    name: 'CHMOD',
+    help: 'SITE CHMOD <sp> mode <sp> path: set permission bits (octal, e.g. 644)',
+    async run(s, arg) {
+      const m = /^([0-7]{1,4}) (.+)$/.exec(arg);
+      if (!m) return s.reply(501, 'Syntax: SITE CHMOD <octal mode> <path>');
+      const mode = parseInt(m[1]!, 8);
+      await s.storage!.chmod(s.resolve(m[2]!), mode);
+      s.reply(200, 'SITE CHMOD command successful');
+    },
+  },
 ];
 
 export const siteCommand: CommandSpec = {

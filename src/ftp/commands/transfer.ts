@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isWharfError } from '../../core/errors.js';
+import { WharfError, isWharfError } from '../../core/errors.js';
 import { baseName, joinVirtual, parentOf } from '../../core/vpath.js';
 import type { UploadSink } from '../../core/storage/types.js';
 import type { CommandSpec } from '../registry.js';
@@ -21,14 +21,17 @@ function takeRestOffset(s: Session): number {
 async function retrieve(s: Session, arg: string): Promise<void> {
   const offset = takeRestOffset(s);
   if (!s.hasDataEndpoint()) return s.reply(425, 'Use PORT, EPRT, PASV or EPSV first');
-  const path = s.resolve(arg);
-  const st = await s.storage!.stat(path);
-  if (st.type !== 'file') {
-    s.closeDataEndpoint();
-    return s.reply(550, st.type === 'dir' ? 'Is a directory' : 'Not a regular file');
-  }
+  let path: string;
+  let st;
   let source;
   try {
+    // every failure before the transfer starts releases the pending data connection
+    path = s.resolve(arg);
+    st = await s.storage!.stat(path);
+    if (st.type !== 'file') {
+      s.closeDataEndpoint();
+      return s.reply(550, st.type === 'dir' ? 'Is a directory' : 'Not a regular file');
+    }
     source = await s.storage!.read(path, { start: offset });
   } catch (err) {
     s.closeDataEndpoint();
@@ -104,7 +107,7 @@ async function createUnique(s: Session, arg: string): Promise<{ path: string; si
       if (!isWharfError(err, 'STORAGE_EXISTS')) throw err;
     }
   }
-  throw new Error('could not find a unique name');
+  throw new WharfError('STORAGE_EXISTS', 'could not find a unique name');
 }
 
 export const transferCommands: CommandSpec[] = [

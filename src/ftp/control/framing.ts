@@ -16,6 +16,8 @@ export class LineFramer {
   private buf: Buffer;
   private len = 0;
   private discarding = false;
+  /** A line just ended at a CR (urgent ABOR): an LF right after it belongs to that line. */
+  private swallowLf = false;
   /** Telnet parser state: 0 data, 1 after IAC, 2 option byte pending, 3 in subnegotiation, 4 IAC inside SB. */
   private telnet = 0;
 
@@ -35,7 +37,13 @@ export class LineFramer {
             this.append(IAC);
           } else if (b >= WILL && b <= DONT) this.telnet = 2;
           else if (b === SB) this.telnet = 3;
-          else this.telnet = 0; // IP, DM, AO, AYT, ...: dropped
+          else if (b < SE) {
+            // Not a Telnet command: the IAC lost its partner. lftp sends IAC IP IAC, then DM
+            // as TCP urgent data, which the kernel takes out of the stream, so the IAC is
+            // followed directly by "ABOR". Keep the byte.
+            this.telnet = 0;
+            break;
+          } else this.telnet = 0; // IP, DM, AO, AYT, ...: dropped
           continue;
         case 2:
           this.telnet = 0;
@@ -49,6 +57,19 @@ export class LineFramer {
       }
       if (b === IAC) {
         this.telnet = 1;
+        continue;
+      }
+      if (this.swallowLf) {
+        this.swallowLf = false;
+        if (b === 0x0a) continue;
+      }
+      if (b === 0x0d && !this.discarding && this.endsWithAbor()) {
+        // Python's ftplib sends "ABOR\r\n" as urgent data: the kernel keeps the last byte
+        // (the LF) out of the stream, so "ABOR\r" must be a complete line. An LF that does
+        // arrive is dropped.
+        out.push({ kind: 'line', bytes: Buffer.from(this.buf.subarray(0, this.len)) });
+        this.len = 0;
+        this.swallowLf = true;
         continue;
       }
       if (b === 0x0a) {
@@ -73,6 +94,13 @@ export class LineFramer {
       this.append(b);
     }
     return out;
+  }
+
+  /** The pending line ends in ABOR (any case), perhaps after stray urgent-data bytes. */
+  private endsWithAbor(): boolean {
+    if (this.len < 4) return false;
+    const tail = this.buf.toString('latin1', this.len - 4, this.len).toUpperCase();
+    return tail === 'ABOR';
   }
 
   /** Bytes held for an unfinished line (for tests of the bound). */
