@@ -1,0 +1,61 @@
+import { pino, type DestinationStream } from 'pino';
+import type { Logger, LogLevel } from './logger.js';
+
+/**
+ * Wharf's logs: pino, one JSON object per line, ISO timestamps (fail2ban and journald read
+ * them without help), no pid/hostname (the service manager adds those). Sessions bind
+ * `session` and `ip` on their child logger, so every line about a connection carries them.
+ *
+ * On a terminal the same records go through `prettyLine` instead: a dozen lines of code
+ * rather than pino-pretty, which would add a dependency tree (and a worker thread) for the
+ * one case where a human reads the output live.
+ */
+export interface LoggingOptions {
+  level: LogLevel;
+  /** Human-readable lines instead of JSON. Default: when stderr is a terminal. */
+  pretty?: boolean;
+  /** Where lines go. Default: stderr (stdout stays free for command output). */
+  write?: (line: string) => void;
+}
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVEL_COLORS: Record<number, string> = { 20: '\x1b[90m', 30: '\x1b[32m', 40: '\x1b[33m', 50: '\x1b[31m', 60: '\x1b[31m' };
+
+/** Formats one pino JSON record as `12:00:01 INFO  [s-1a2b 127.0.0.1] login ok user=alice`. */
+export function prettyLine(json: string, color = false): string {
+  let rec: Record<string, unknown>;
+  try {
+    rec = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json.endsWith('\n') ? json : json + '\n';
+  }
+  const { level, time, msg, session, ip, ...rest } = rec;
+  const lvl = typeof level === 'number' ? level : 30;
+  const clock = typeof time === 'string' ? new Date(time).toTimeString().slice(0, 8) : '';
+  const name = (LEVEL_NAMES[lvl] ?? String(level)).padEnd(5);
+  const tag = color ? `${LEVEL_COLORS[lvl] ?? ''}${name}\x1b[0m` : name;
+  const who = session !== undefined ? ` [${String(session)}${ip !== undefined ? ' ' + String(ip) : ''}]` : ip !== undefined ? ` [${String(ip)}]` : '';
+  const fields = Object.entries(rest)
+    .map(([k, v]) => `${k}=${typeof v === 'string' && !/[\s"=]/.test(v) ? v : JSON.stringify(v)}`)
+    .join(' ');
+  return `${clock} ${tag}${who} ${msg ?? ''}${fields ? ' ' + fields : ''}\n`;
+}
+
+/** A pino destination that hands each finished line to `write`, pretty-printed or not. */
+function lineDestination(write: (line: string) => void, pretty: boolean, color: boolean): DestinationStream {
+  return { write: (chunk: string) => write(pretty ? prettyLine(chunk.trimEnd(), color) : chunk) };
+}
+
+export function createLogger(options: LoggingOptions): Logger {
+  const pretty = options.pretty ?? process.stderr.isTTY === true;
+  const write = options.write ?? ((line: string) => void process.stderr.write(line));
+  const color = pretty && options.write === undefined && process.stderr.isTTY === true && !process.env.NO_COLOR;
+  return pino(
+    {
+      level: options.level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    lineDestination(write, pretty, color),
+  );
+}
