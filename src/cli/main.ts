@@ -190,7 +190,8 @@ async function main(argv: string[]): Promise<void> {
     case '--help':
     case '-h':
     case 'help':
-      process.stdout.write(MAIN_HELP);
+      // The issue asks that `wharf --help` too explains every serve flag, so append the table.
+      process.stdout.write(`${MAIN_HELP}\nOptions of \`wharf serve\`:\n\n${flagHelp()}\n`);
       return;
     default:
       fail(`unknown command "${command}". Run \`wharf --help\`.`);

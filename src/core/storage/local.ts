@@ -250,7 +250,10 @@ export class LocalStorage implements StorageBackend {
       abort: async () => {
         if (settled) return;
         settled = true;
-        if (!stream.writableFinished && !stream.destroyed) {
+        // An errored stream (ENOSPC, EIO) is not destroyed (autoClose is off, so neither is
+        // autoDestroy) and will never emit 'finish': waiting for it would leak the descriptor.
+        if (stream.errored) stream.destroy();
+        else if (!stream.writableFinished && !stream.destroyed) {
           // keep what arrived (a resumable partial upload), unless the upload is atomic
           await new Promise<void>((resolve) => {
             stream.once('finish', () => resolve());

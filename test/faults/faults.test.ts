@@ -1,0 +1,228 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { randomBytes, createHash } from 'node:crypto';
+import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RawClient, readAll } from '../helpers/raw.js';
+import { startServer, TEST_PASSWORD, TEST_USER, type TestServer } from '../helpers/server.js';
+import { countResources, settleTo } from './leak-check.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function loggedIn(srv: TestServer): Promise<RawClient> {
+  const c = await RawClient.connect(srv.port);
+  await c.read();
+  assert.equal((await c.login(TEST_USER, TEST_PASSWORD)).code, 230);
+  assert.equal((await c.send('TYPE I')).code, 200);
+  return c;
+}
+
+/** Runs a fault, then asserts sessions, passive listeners and descriptors are back to where they were. */
+async function withoutLeaks(srv: TestServer, fault: () => Promise<void>): Promise<void> {
+  await sleep(50);
+  const before = countResources(srv.server);
+  await fault();
+  const after = await settleTo(srv.server, before);
+  assert.deepEqual(after, before, 'sessions / passive listeners / file descriptors leaked');
+}
+
+test('faults: client resets the data and control connections mid-upload', async () => {
+  const srv = await startServer();
+  try {
+    await withoutLeaks(srv, async () => {
+      const c = await loggedIn(srv);
+      const data = await c.passive();
+      assert.ok([125, 150].includes((await c.send('STOR up.bin')).code));
+      data.write(randomBytes(2 * 1024 * 1024));
+      await sleep(100);
+      data.resetAndDestroy();
+      c.socket.resetAndDestroy();
+    });
+    await withoutLeaks(srv, async () => {
+      // only the data connection dies: 426, and the session goes on
+      const c = await loggedIn(srv);
+      const data = await c.passive();
+      assert.ok([125, 150].includes((await c.send('STOR up2.bin')).code));
+      data.write(randomBytes(1024 * 1024));
+      await sleep(100);
+      data.resetAndDestroy();
+      assert.equal((await c.read()).code, 426);
+      assert.equal((await c.send('NOOP')).code, 200);
+      c.close();
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('faults: client resets mid-download (data only, then data and control)', async () => {
+  const srv = await startServer();
+  try {
+    await writeFile(join(srv.root, 'big.bin'), randomBytes(32 * 1024 * 1024));
+    await withoutLeaks(srv, async () => {
+      const c = await loggedIn(srv);
+      const data = await c.passive();
+      assert.ok([125, 150].includes((await c.send('RETR big.bin')).code));
+      await new Promise((r) => data.once('data', r));
+      data.resetAndDestroy();
+      assert.equal((await c.read()).code, 426);
+      assert.equal((await c.send('NOOP')).code, 200);
+      c.close();
+    });
+    await withoutLeaks(srv, async () => {
+      const c = await loggedIn(srv);
+      const data = await c.passive();
+      assert.ok([125, 150].includes((await c.send('RETR big.bin')).code));
+      await new Promise((r) => data.once('data', r));
+      data.resetAndDestroy();
+      c.socket.resetAndDestroy();
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('faults: client gone after PASV / EPSV (with and without a transfer command)', async () => {
+  const srv = await startServer();
+  try {
+    await writeFile(join(srv.root, 'f.txt'), 'x');
+    await withoutLeaks(srv, async () => {
+      const c = await loggedIn(srv);
+      assert.equal((await c.send('PASV')).code, 227);
+      assert.equal(srv.server.passiveListeners, 1);
+      c.socket.resetAndDestroy();
+    });
+    await withoutLeaks(srv, async () => {
+      const c = await loggedIn(srv);
+      assert.equal((await c.send('EPSV')).code, 229);
+      assert.ok([125, 150].includes((await c.send('RETR f.txt')).code));
+      c.close(); // gone while the server waits for the data connection
+    });
+    await withoutLeaks(srv, async () => {
+      // repeated PASV in one session never holds more than one listener
+      const c = await loggedIn(srv);
+      for (let i = 0; i < 20; i++) assert.equal((await c.send('PASV')).code, 227);
+      assert.equal(srv.server.passiveListeners, 1);
+      c.close();
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('faults: 1000 sessions that connect and vanish leave nothing behind', async () => {
+  const srv = await startServer({ limits: { maxConnectionsPerIp: 2000 } });
+  try {
+    await withoutLeaks(srv, async () => {
+      for (let batch = 0; batch < 10; batch++) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, i) => new Promise<void>((resolve) => {
+            const s = net.connect({ port: srv.port, host: '127.0.0.1' });
+            s.on('error', () => resolve());
+            s.on('close', () => resolve());
+            const how = (batch * 100 + i) % 4;
+            if (how === 0) s.once('connect', () => s.destroy()); // before the greeting
+            else if (how === 1) s.once('connect', () => s.resetAndDestroy());
+            else if (how === 2) s.once('data', () => s.destroy()); // after the greeting
+            else s.once('data', () => { s.write('USER alice\r\nPASS wonderland\r\nEPSV\r\n'); setTimeout(() => s.resetAndDestroy(), 20); });
+          })),
+        );
+      }
+    });
+    assert.equal(srv.server.sessionCount, 0);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('faults: an active-mode target that is not listening gets 425', async () => {
+  const srv = await startServer({ timeouts: { dataConnectMs: 2000 } });
+  try {
+    await writeFile(join(srv.root, 'f.txt'), 'hello');
+    // a port that was just free on 127.0.0.1
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const deadPort = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    await withoutLeaks(srv, async () => {
+      const c = await loggedIn(srv);
+      assert.equal((await c.send(`PORT 127,0,0,1,${deadPort >> 8},${deadPort & 255}`)).code, 200);
+      assert.equal((await c.send('RETR f.txt')).code, 150);
+      assert.equal((await c.read()).code, 425);
+      assert.equal((await c.send(`EPRT |1|127.0.0.1|${deadPort}|`)).code, 200);
+      assert.equal((await c.send('LIST')).code, 150);
+      assert.equal((await c.read()).code, 425);
+      assert.equal((await c.send('NOOP')).code, 200);
+      c.close();
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('faults: file deleted during a download is still sent whole (the open file lives on)', async () => {
+  const srv = await startServer();
+  try {
+    const content = randomBytes(24 * 1024 * 1024);
+    await writeFile(join(srv.root, 'vanish.bin'), content);
+    await withoutLeaks(srv, async () => {
+      const c = await loggedIn(srv);
+      const data = await c.passive();
+      data.pause();
+      assert.ok([125, 150].includes((await c.send('RETR vanish.bin')).code));
+      await sleep(50);
+      await unlink(join(srv.root, 'vanish.bin'));
+      const got = readAll(data);
+      data.resume();
+      assert.equal(sha(await got), sha(content));
+      assert.equal((await c.read()).code, 226);
+      assert.equal((await c.send('SIZE vanish.bin')).code, 550);
+      c.close();
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('faults: the folder of an atomic upload disappears mid-transfer: an error reply, no stray file, the session lives', async () => {
+  const srv = await startServer({ atomicUploads: true });
+  try {
+    await mkdir(join(srv.root, 'inbox'));
+    await withoutLeaks(srv, async () => {
+      const c = await loggedIn(srv);
+      const data = await c.passive();
+      assert.ok([125, 150].includes((await c.send('STOR inbox/new.bin')).code));
+      data.write(randomBytes(512 * 1024));
+      await sleep(100);
+      await rm(join(srv.root, 'inbox'), { recursive: true, force: true });
+      data.end(randomBytes(512 * 1024));
+      const r = await c.read();
+      assert.ok([450, 451, 550, 551, 553].includes(r.code), `reply ${r.text}`);
+      assert.equal((await c.send('NOOP')).code, 200);
+      c.close();
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('faults: the file is made unreadable before RETR (root ignores modes: removed instead) → 550, no leak', async () => {
+  const srv = await startServer();
+  try {
+    await writeFile(join(srv.root, 'gone.txt'), 'x');
+    await withoutLeaks(srv, async () => {
+      const c = await loggedIn(srv);
+      assert.equal((await c.send('EPSV')).code, 229);
+      await unlink(join(srv.root, 'gone.txt'));
+      assert.equal((await c.send('RETR gone.txt')).code, 550);
+      assert.equal(srv.server.passiveListeners, 0, 'the prepared passive listener is released on the error path');
+      c.close();
+    });
+    const left = await readFile(join(srv.root, 'gone.txt')).catch(() => null);
+    assert.equal(left, null);
+  } finally {
+    await srv.close();
+  }
+});

@@ -1,0 +1,30 @@
+import { readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WharfServer } from '../../src/index.js';
+
+/** What a fault may leak: sessions, passive listeners, open file descriptors of this process. */
+export interface ResourceCount {
+  sessions: number;
+  passive: number;
+  fds: number;
+}
+
+export function countResources(server: WharfServer): ResourceCount {
+  return { sessions: server.sessionCount, passive: server.passiveListeners, fds: readdirSync('/proc/self/fd').length };
+}
+
+/**
+ * Waits (up to `timeoutMs`) until the counts fall back to `baseline`, then returns the last
+ * counts; the caller asserts they are equal. Descriptors may lag a little (sockets closing),
+ * hence the polling rather than one look.
+ */
+export async function settleTo(server: WharfServer, baseline: ResourceCount, timeoutMs = 5000): Promise<ResourceCount> {
+  const deadline = Date.now() + timeoutMs;
+  let now = countResources(server);
+  while (Date.now() < deadline) {
+    if (now.sessions <= baseline.sessions && now.passive <= baseline.passive && now.fds <= baseline.fds) return now;
+    await sleep(50);
+    now = countResources(server);
+  }
+  return now;
+}
