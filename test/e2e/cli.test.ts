@@ -1,0 +1,199 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { readFile, writeFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { Client } from 'basic-ftp';
+import { FLAGS } from '../../src/cli/flags.js';
+import { tempDir } from '../helpers/server.js';
+import { run, describeRun } from '../helpers/run.js';
+
+/** The built CLI, exactly what the `wharf` bin runs. */
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+interface Running {
+  port: number;
+  banner: string;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+const folders: string[] = [];
+after(async () => {
+  for (const child of running) child.kill('SIGKILL');
+  for (const dir of folders) await rm(dir, { recursive: true, force: true });
+});
+
+async function folder(): Promise<string> {
+  const dir = await tempDir('wharf-cli-');
+  folders.push(dir);
+  return dir;
+}
+
+/**
+ * Starts `wharf serve DIR --host 127.0.0.1 --port 0 ...` and reads the real port from the
+ * start-up banner ("listening on 127.0.0.1 port N"). Killed when the test ends.
+ */
+function serve(dir: string, args: string[] = []): Promise<Running> {
+  const child = spawn(process.execPath, [CLI, 'serve', dir, '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let banner = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no start-up banner within 10 s:\n${banner}`));
+    }, 10_000);
+    const onData = (d: Buffer) => {
+      banner += d.toString('utf8');
+      const m = /listening on \S+ port (\d+)/.exec(banner);
+      if (m && banner.includes('Ctrl+C')) {
+        clearTimeout(timer);
+        resolve({
+          port: Number(m[1]),
+          banner,
+          stop: () =>
+            new Promise<void>((done) => {
+              if (child.exitCode !== null) return done();
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+              setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            }).then(() => void running.delete(child)),
+        });
+      }
+    };
+    child.stderr!.on('data', onData);
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`wharf serve exited ${code} before listening:\n${banner}`));
+    });
+  });
+}
+
+async function connect(port: number, user: string, password: string): Promise<Client> {
+  const c = new Client(10_000);
+  await c.access({ host: '127.0.0.1', port, user, password });
+  return c;
+}
+
+const upload = (c: Client, name: string, text: string) => c.uploadFrom(Readable.from([Buffer.from(text)]), name);
+
+test('cli: without user flags, serve shares read-only to anonymous users and says so', async () => {
+  const dir = await folder();
+  await writeFile(join(dir, 'readme.txt'), 'hello anonymous');
+  const srv = await serve(dir);
+  try {
+    assert.match(srv.banner, /anonymous/i);
+    assert.match(srv.banner, /read-only/i);
+    const c = await connect(srv.port, 'anonymous', 'guest@example.com');
+    try {
+      assert.deepEqual((await c.list()).map((e) => e.name), ['readme.txt']);
+      const parts: Buffer[] = [];
+      await c.downloadTo(new Writable({ write(chunk, _e, cb) { parts.push(chunk); cb(); } }), 'readme.txt');
+      assert.equal(Buffer.concat(parts).toString(), 'hello anonymous');
+      await assert.rejects(upload(c, 'new.txt', 'x'), /550/);
+      await assert.rejects(c.send('MKD dir'), /550/);
+      await assert.rejects(c.send('DELE readme.txt'), /550/);
+    } finally {
+      c.close();
+    }
+    assert.equal(existsSync(join(dir, 'new.txt')), false);
+    assert.equal(existsSync(join(dir, 'readme.txt')), true);
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('cli: --user a:b --write allows uploads; anonymous is then off', async () => {
+  const dir = await folder();
+  const srv = await serve(dir, ['--user', 'cam:s3cret', '--write']);
+  try {
+    assert.match(srv.banner, /cam/);
+    const c = await connect(srv.port, 'cam', 's3cret');
+    try {
+      await upload(c, 'up.txt', 'uploaded');
+      await c.ensureDir('/made');
+    } finally {
+      c.close();
+    }
+    assert.equal(await readFile(join(dir, 'up.txt'), 'utf8'), 'uploaded');
+    assert.ok(existsSync(join(dir, 'made')));
+    await assert.rejects(connect(srv.port, 'anonymous', 'x'), /530/);
+    await assert.rejects(connect(srv.port, 'cam', 'wrong'), /530/);
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('cli: without --write, named users are read-only (550 on STOR)', async () => {
+  const dir = await folder();
+  await writeFile(join(dir, 'keep.txt'), 'keep');
+  const srv = await serve(dir, ['--user', 'ro:pw']);
+  try {
+    assert.match(srv.banner, /read-only/);
+    const c = await connect(srv.port, 'ro', 'pw');
+    try {
+      assert.deepEqual((await c.list()).map((e) => e.name), ['keep.txt']);
+      await assert.rejects(upload(c, 'new.txt', 'x'), /550/);
+      await assert.rejects(c.send('DELE keep.txt'), /550/);
+      await assert.rejects(c.send('RNFR keep.txt'), /550/);
+    } finally {
+      c.close();
+    }
+    assert.equal(existsSync(join(dir, 'new.txt')), false);
+    assert.equal(await readFile(join(dir, 'keep.txt'), 'utf8'), 'keep');
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('cli: a `wharf passwd` hash works in a --users-file', async () => {
+  const hashed = await run(process.execPath, [CLI, 'passwd', 'tr0ub4dor & 3'], { timeoutMs: 15_000 });
+  assert.equal(hashed.code, 0, describeRun('wharf passwd', hashed));
+  const hash = hashed.stdout.toString('utf8').trim();
+  assert.ok(!hash.includes('tr0ub4dor'), 'the hash does not contain the password');
+  const fromStdin = await run(process.execPath, [CLI, 'passwd'], { input: 'piped pw\n', timeoutMs: 15_000 });
+  assert.equal(fromStdin.code, 0, describeRun('wharf passwd (stdin)', fromStdin));
+  const dir = await folder();
+  const usersFile = join(await folder(), 'users.json');
+  await writeFile(
+    usersFile,
+    JSON.stringify({
+      users: [
+        { name: 'dora', password: hash },
+        { name: 'pipe', password: fromStdin.stdout.toString('utf8').trim().split('\n').at(-1) },
+      ],
+    }),
+  );
+  const srv = await serve(dir, ['--users-file', usersFile]);
+  try {
+    const c = await connect(srv.port, 'dora', 'tr0ub4dor & 3');
+    c.close();
+    const p = await connect(srv.port, 'pipe', 'piped pw');
+    p.close();
+    await assert.rejects(connect(srv.port, 'dora', 'tr0ub4dor'), /530/);
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('cli: `wharf --help` and `wharf serve --help` mention every flag', async () => {
+  const main = await run(process.execPath, [CLI, '--help']);
+  const serveHelp = await run(process.execPath, [CLI, 'serve', '--help']);
+  assert.equal(main.code, 0, describeRun('wharf --help', main));
+  assert.equal(serveHelp.code, 0, describeRun('wharf serve --help', serveHelp));
+  for (const spec of FLAGS) {
+    assert.ok(serveHelp.stdout.toString().includes(`--${spec.flag}`), `wharf serve --help lacks --${spec.flag}`);
+    assert.ok(main.stdout.toString().includes(`--${spec.flag}`), `wharf --help lacks --${spec.flag}`);
+  }
+  assert.match(main.stdout.toString(), /passwd/);
+});
+
+test('cli: a bad flag value exits non-zero with a message naming the flag', async () => {
+  const r = await run(process.execPath, [CLI, 'serve', await folder(), '--host', '127.0.0.1', '--port', 'notaport']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /--port/);
+});
