@@ -299,17 +299,21 @@ export class WharfServer {
     const deadline = new Promise<void>((r) => {
       timer = setTimeout(r, graceMs);
     });
-    await Promise.race([Promise.all(sessions.map((s) => s.settle())), deadline]);
-    clearTimeout(timer);
+    // Each session is closed as soon as it has nothing running (idle ones at once, so they
+    // cannot start new transfers); a transfer still running at the deadline is aborted and
+    // answers 426 before the 421.
     await Promise.all(
       sessions.map(async (s) => {
+        await Promise.race([s.settle(), deadline]);
         if (s.transfer) {
           s.transfer.abortedBy = 'shutdown';
           s.transfer.abort();
+          await Promise.race([s.settle(), new Promise<void>((r) => setTimeout(r, 2000).unref())]);
         }
         await s.end(421, 'Server shutting down');
       }),
     );
+    clearTimeout(timer);
     await stopped;
   }
 }
