@@ -95,8 +95,51 @@ async function main() {
   const missing = SERVERS.filter((s) => (!wanted || wanted.has(s.name)) && !s.available()).map((s) => s.name);
   if (missing.length) log(`not available, skipped: ${missing.join(', ')}`);
   const only = args.only ? new Set(args.only.split(',')) : undefined;
-  const list = workloads({ sizes }).filter((w) => !only || only.has(w.id));
+  // Slow-to-fail rows last, so a run cut short still covers the most.
+  const ORDER = ['retr_big', 'stor_big', 'list', 'mlsd', 'retr_many', 'stor_many', 'small_files', 'idle_memory', 'logins'];
+  const list = workloads({ sizes })
+    .filter((w) => !only || only.has(w.id))
+    .sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));
 
+  const startedAt = new Date().toISOString();
+  let finished = false;
+  const persist = () => {
+  const machine = {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+    curl: execFileSync('curl', ['--version'], { encoding: 'utf8' }).split('\n')[0],
+  };
+  const versions = Object.fromEntries(started.map(({ server }) => [server.name, server.version() ?? 'unknown']));
+  const run = {
+    date: startedAt,
+    complete: finished,
+    quick: args.quick,
+    reps,
+    sizes,
+    wharfWorkers: workers,
+    machine,
+    versions,
+    servers: started.map(({ server }) => ({ name: server.name, label: server.label })),
+    workloads: list.map(({ id, title, unit, better, transfer }) => ({ id, title, unit, better, transfer: !!transfer })),
+    derived: DERIVED.filter((d) => list.some((w) => w.id === d.from)),
+    results,
+    problems,
+  };
+  run.summary = summarize(run);
+  const resultsDir = path.join(BENCH_DIR, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, `${startedAt.replace(/[:.]/g, '-')}${args.quick ? '-quick' : ''}.json`);
+  writeFileSync(file, JSON.stringify(run, null, 2) + '\n');
+  log(`results: ${path.relative(REPO, file)}`);
+  if (!args['no-docs']) {
+    writeReport(run, path.join(REPO, 'docs'), path.relative(path.join(REPO, 'docs'), file));
+    log('docs/benchmarks.md and docs/benchmarks.svg updated');
+  }
+  return run;
+  };
   const started = [];
   const stopAll = async () => {
     await Promise.all(started.map((s) => s.handle.stop().catch(() => undefined)));
@@ -148,44 +191,14 @@ async function main() {
           }
         }
       }
+      persist(); // a run cut short still leaves its results and docs
     }
+    finished = true;
   } finally {
     await stopAll();
   }
 
-  const machine = {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores,
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    kernel: os.release(),
-    node: process.version,
-    curl: execFileSync('curl', ['--version'], { encoding: 'utf8' }).split('\n')[0],
-  };
-  const versions = Object.fromEntries(started.map(({ server }) => [server.name, server.version() ?? 'unknown']));
-  const run = {
-    date: new Date().toISOString(),
-    quick: args.quick,
-    reps,
-    sizes,
-    wharfWorkers: workers,
-    machine,
-    versions,
-    servers: started.map(({ server }) => ({ name: server.name, label: server.label })),
-    workloads: list.map(({ id, title, unit, better, transfer }) => ({ id, title, unit, better, transfer: !!transfer })),
-    derived: DERIVED.filter((d) => list.some((w) => w.id === d.from)),
-    results,
-    problems,
-  };
-  run.summary = summarize(run);
-  const resultsDir = path.join(BENCH_DIR, 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `${run.date.replace(/[:.]/g, '-')}${args.quick ? '-quick' : ''}.json`);
-  writeFileSync(file, JSON.stringify(run, null, 2) + '\n');
-  log(`results: ${path.relative(REPO, file)}`);
-  if (!args['no-docs']) {
-    writeReport(run, path.join(REPO, 'docs'), path.relative(path.join(REPO, 'docs'), file));
-    log('docs/benchmarks.md and docs/benchmarks.svg updated');
-  }
+  const run = persist();
   for (const row of run.summary) {
     log(`${row.title.padEnd(70)} wharf ${fmt(row.wharf)} best peer ${row.bestPeer ?? '-'} ${fmt(row.best)}  ratio ${row.ratio?.toFixed(2) ?? '-'}`);
   }

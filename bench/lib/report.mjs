@@ -99,6 +99,7 @@ export function writeReport(run, docsDir, resultsRel) {
   md.push(`Wharf against the FTP servers people actually run, side by side on one machine in one run (${run.date}${run.quick ? ', **quick mode: small sizes, one repetition, for sanity only**' : ''}).`);
   md.push(`Every figure is the **median of ${run.reps} repetition${run.reps > 1 ? 's' : ''}**; the ratio says how many times better Wharf is than the best peer on that row (above 1.00 Wharf leads; for times and memory it is peer ÷ Wharf).`);
   md.push('');
+  if (run.complete === false) md.push('**This run was cut short: only the rows below were measured.**', '');
   md.push('![Wharf vs the best peer](benchmarks.svg)');
   md.push('');
   md.push('## Results');

@@ -105,7 +105,7 @@ export function workloads({ sizes }) {
       unit: 's',
       better: 'lower',
       async run(ctx) {
-        const r = await load({ kind: 'logins', port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.logins, timeoutSec: 120 });
+        const r = await load({ kind: 'logins', port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.logins, timeoutSec: 60 });
         await settle(500);
         return { value: r.seconds };
       },
