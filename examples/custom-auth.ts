@@ -40,7 +40,7 @@ export class DatabaseAuthenticator implements Authenticator {
   }
 }
 
-export async function main({ root = '.', port = 2121 }: { root?: string; port?: number } = {}): Promise<WharfServer> {
+export async function main({ root = '.', port = Number(process.env.PORT ?? 2121) }: { root?: string; port?: number } = {}): Promise<WharfServer> {
   const accounts = new Map<string, Account>([
     ['reader', { passwordHash: await hashPassword('read-secret'), folder: 'public', permissions: 'read-only' }],
     ['uploader', { passwordHash: await hashPassword('upload-secret'), folder: 'incoming', permissions: 'list,write,mkdir' }],

@@ -11,7 +11,7 @@ export interface BasicOptions {
   port?: number;
 }
 
-export async function main({ root = '.', port = 2121 }: BasicOptions = {}): Promise<WharfServer> {
+export async function main({ root = '.', port = Number(process.env.PORT ?? 2121) }: BasicOptions = {}): Promise<WharfServer> {
   const server = createServer({
     host: '127.0.0.1',
     port,

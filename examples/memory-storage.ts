@@ -5,7 +5,7 @@
 import { createServer, MemoryStorage, type WharfServer } from 'wharf';
 import { runIfMain } from './run-if-main.js';
 
-export async function main({ port = 2121 }: { port?: number } = {}): Promise<WharfServer & { files: MemoryStorage }> {
+export async function main({ port = Number(process.env.PORT ?? 2121) }: { port?: number } = {}): Promise<WharfServer & { files: MemoryStorage }> {
   const files = new MemoryStorage({
     '/hello.txt': 'Hello from memory!\n',
     '/docs/readme.md': '# Nothing on disk\n',

@@ -16,7 +16,7 @@ export interface ArchivedSnapshot {
   bytes: number;
 }
 
-export async function main({ root = process.argv[2] ?? '.', port = 2121 }: { root?: string; port?: number } = {}): Promise<WharfServer & { archived: ArchivedSnapshot[]; idle(): Promise<void> }> {
+export async function main({ root = process.argv[2] ?? '.', port = Number(process.env.PORT ?? 2121) }: { root?: string; port?: number } = {}): Promise<WharfServer & { archived: ArchivedSnapshot[]; idle(): Promise<void> }> {
   root = path.resolve(root);
   const archived: ArchivedSnapshot[] = [];
   let pending = Promise.resolve();
