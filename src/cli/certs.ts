@@ -1,4 +1,6 @@
-import type { WharfServer } from '../server.js';
+import * as nodePath from 'node:path';
+import type { WharfOptions, WharfServer } from '../server.js';
+import { ServerTls } from '../ftp/tls-config.js';
 import type { Logger } from '../core/logger.js';
 
 /** Start-up lines about FTPS: where it listens, which certificate, the fingerprint to pin. */
@@ -36,4 +38,14 @@ export function reloadTlsOnSignal(server: WharfServer, log: Logger): void {
   } catch (err) {
     log.error({ err: (err as Error).message }, 'TLS certificate not reloaded; keeping the previous one');
   }
+}
+
+/**
+ * With --workers, every worker loads the certificate itself. A self-signed one must exist
+ * before they start, or each would create its own on the first run (different fingerprints
+ * per connection). Creating it here, in the supervisor, also reports problems once.
+ */
+export function prepareSelfSignedForWorkers(options: WharfOptions): void {
+  if (!options.tls && options.implicitPort === undefined) return;
+  ServerTls.create(options, ['explicit'], nodePath.resolve(options.root ?? '.'));
 }

@@ -13,7 +13,7 @@ import { checkConfig } from './check-config.js';
 import { usersCommand } from './users-cmd.js';
 import { readPassword } from './prompt.js';
 import { isFirstProcess, shouldSupervise, superviseWorkers } from './workers.js';
-import { reloadTlsOnSignal, tlsBanner } from './certs.js';
+import { prepareSelfSignedForWorkers, reloadTlsOnSignal, tlsBanner } from './certs.js';
 
 const MAIN_HELP = `wharf: a complete, safe FTP server
 
@@ -99,7 +99,14 @@ async function serve(argv: string[]): Promise<void> {
   const root = options.root!;
   if (!existsSync(root) || !statSync(root).isDirectory()) fail(`${root} is not a folder`);
   const workers = Number(flagValue(parsed.values, 'workers') ?? 1);
-  if (shouldSupervise(workers)) return superviseWorkers(workers);
+  if (shouldSupervise(workers)) {
+    try {
+      prepareSelfSignedForWorkers(options);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    return superviseWorkers(workers);
+  }
   const format = flagValue(parsed.values, 'log-format');
   const log = createLogger({ level, ...(format === 'json' || format === 'pretty' ? { pretty: format === 'pretty' } : {}) });
   for (const warning of parsed.warnings) log.warn({}, warning);
