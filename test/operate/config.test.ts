@@ -159,3 +159,14 @@ test('serve: a config error stops start-up with the location', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /wharf\.toml:2: max_connections: expected a whole number from 1 to/);
 });
+
+test('check-config: the example stays valid with its commented keys and listeners turned on', async () => {
+  const dir = await tempDir();
+  const text = (await import('node:fs')).readFileSync(join(REPO, 'wharf.example.toml'), 'utf8');
+  const on = text.replace(/^# ((?:[a-z_]+ = |\[\[listener\]\]).*)$/gm, '$1');
+  assert.ok(on.split('\n').filter((l) => /^(tls_cert|pasv_address|xferlog|log_format) = /.test(l)).length >= 4, 'commented keys were uncommented');
+  await writeFile(join(dir, 'all.toml'), on);
+  const r = await wharf(['check-config', join(dir, 'all.toml')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /listener: \(all interfaces\) port 990 \(TLS implicit\)/);
+});
