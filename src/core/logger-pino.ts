@@ -36,7 +36,9 @@ export function prettyLine(json: string, color = false): string {
   const tag = color ? `${LEVEL_COLORS[lvl] ?? ''}${name}\x1b[0m` : name;
   const who = session !== undefined ? ` [${String(session)}${ip !== undefined ? ' ' + String(ip) : ''}]` : ip !== undefined ? ` [${String(ip)}]` : '';
   const fields = Object.entries(rest)
-    .map(([k, v]) => `${k}=${typeof v === 'string' && !/[\s"=]/.test(v) ? v : JSON.stringify(v)}`)
+    // Client-sent text (user names, paths) is quoted when it holds spaces or control
+    // characters, so it can neither fake fields nor send escape sequences to the terminal.
+    .map(([k, v]) => `${k}=${typeof v === 'string' && !/[\s"=\x00-\x1f\x7f-\x9f]/.test(v) ? v : JSON.stringify(v)}`)
     .join(' ');
   return `${clock} ${tag}${who} ${msg ?? ''}${fields ? ' ' + fields : ''}\n`;
 }

@@ -44,6 +44,9 @@ test('logs: the pretty formatter prints time, level, session and fields', () => 
   const line = prettyLine('{"level":30,"time":"2026-11-21T19:48:46.000Z","session":"ab12","ip":"127.0.0.1","user":"alice","msg":"login ok"}');
   assert.match(line, /^\d\d:\d\d:\d\d INFO  \[ab12 127\.0\.0\.1\] login ok user=alice\n$/);
   assert.equal(prettyLine('not json'), 'not json\n');
+  const sneaky = prettyLine('{"level":30,"time":"2026-11-21T19:48:46.000Z","msg":"login failed","user":"\\u001b[2Jx"}');
+  assert.ok(!sneaky.includes('\x1b'), 'escape sequences from clients never reach the terminal');
+  assert.match(sneaky, /user="\\u001b\[2Jx"/);
   const warn = prettyLine('{"level":40,"time":"2026-11-21T19:48:46.000Z","msg":"no passive port","err":"range full"}');
   assert.match(warn, / WARN  no passive port err="range full"\n$/);
 });
