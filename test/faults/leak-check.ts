@@ -2,15 +2,22 @@ import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WharfServer } from '../../src/index.js';
 
-/** What a fault may leak: sessions, passive listeners, open file descriptors of this process. */
+/** What a fault may leak: sessions, passive listeners, open file descriptors and timers of this process. */
 export interface ResourceCount {
   sessions: number;
   passive: number;
   fds: number;
+  /** Active (ref'd) timers: node's active resources of type Timeout. */
+  timers: number;
 }
 
 export function countResources(server: WharfServer): ResourceCount {
-  return { sessions: server.sessionCount, passive: server.passiveListeners, fds: readdirSync('/proc/self/fd').length };
+  return {
+    sessions: server.sessionCount,
+    passive: server.passiveListeners,
+    fds: readdirSync('/proc/self/fd').length,
+    timers: process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length,
+  };
 }
 
 /**
@@ -22,7 +29,7 @@ export async function settleTo(server: WharfServer, baseline: ResourceCount, tim
   const deadline = Date.now() + timeoutMs;
   let now = countResources(server);
   while (Date.now() < deadline) {
-    if (now.sessions <= baseline.sessions && now.passive <= baseline.passive && now.fds <= baseline.fds) return now;
+    if (now.sessions <= baseline.sessions && now.passive <= baseline.passive && now.fds <= baseline.fds && now.timers <= baseline.timers) return now;
     await sleep(50);
     now = countResources(server);
   }

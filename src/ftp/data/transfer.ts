@@ -113,7 +113,9 @@ async function closeGracefully(socket: Duplex): Promise<void> {
 export function sendStream(source: Readable, socket: Duplex, state: TransferState): Promise<void> {
   if (source instanceof FileSource && FileSource.canPumpTo(socket)) {
     return source.pumpTo(socket, (n) => (state.bytes += n)).catch((err: unknown) => {
-      throw (err as { syscall?: string }).syscall === 'read' ? fromFsError(err, 'read') : err;
+      // A reset by the reader is also a failed 'read' (of the socket): that is a 426, not a storage error.
+      const fromFile = (err as { syscall?: string }).syscall === 'read' && err !== socket.errored && (err as { code?: string }).code !== 'ECONNRESET';
+      throw fromFile ? fromFsError(err, 'read') : err;
     });
   }
   return new Promise((resolve, reject) => {
