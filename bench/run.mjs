@@ -144,7 +144,7 @@ async function main() {
   const stopAll = async () => {
     await Promise.all(started.map((s) => s.handle.stop().catch(() => undefined)));
   };
-  process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => void stopAll().then(() => process.exit(130)));
 
   const results = {};
   try {
