@@ -6,6 +6,8 @@ export interface LftpOptions {
   password: string;
   /** Active mode (PORT/EPRT): `set ftp:passive-mode off`. */
   active?: boolean;
+  /** Server host as it goes in the URL (default 127.0.0.1; `[::1]` for IPv6). */
+  host?: string;
   /** lftp's local working folder (for relative local paths). */
   cwd?: string;
   timeoutMs?: number;
@@ -25,7 +27,7 @@ export function lftp(commands: string[], o: LftpOptions): Promise<RunResult> {
     'set net:reconnect-interval-base 1',
     'set ftp:ssl-allow no',
     `set ftp:passive-mode ${o.active ? 'off' : 'on'}`,
-    `open -u ${quote(o.user)},${quote(o.password)} ftp://127.0.0.1:${o.port}`,
+    `open -u ${quote(o.user)},${quote(o.password)} ftp://${o.host ?? '127.0.0.1'}:${o.port}`,
   ];
   return run('lftp', ['-d', '-c', [...settings, ...commands].join('; ')], {
     timeoutMs: o.timeoutMs ?? 20_000,

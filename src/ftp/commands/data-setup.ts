@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import type { CommandSpec } from '../registry.js';
 import type { Session } from '../session.js';
 import { ActiveEndpoint, PassiveEndpoint } from '../data/endpoints.js';
-import { isIPv6, parseEprtArg, parsePortArg, pasvTuple, sameHost } from '../data/address.js';
+import { isIPv6, isUnspecifiedAddress, parseEprtArg, parsePortArg, pasvTuple, sameHost } from '../data/address.js';
 
 function controlIsIPv6(s: Session): boolean {
   return isIPv6(s.localIp);
@@ -33,6 +33,10 @@ function acceptActiveTarget(s: Session, host: string, port: number): boolean {
     s.reply(502, 'Active mode is disabled on this server; use PASV or EPSV');
     return false;
   }
+  // lftp on a loopback connection sends `EPRT |2|::|port|` (its unbound data socket). The
+  // wildcard can only mean "where you see me"; connecting to it literally would reach this
+  // host's own services, so it becomes the control peer's address, never a bounce.
+  if (isUnspecifiedAddress(host)) host = s.remoteIp;
   if (!sameHost(host, s.remoteIp)) {
     s.log.warn({ target: host, port }, 'refused PORT to another host');
     s.ctx.events.emit('security:refused', { ip: s.remoteIp, reason: 'bounce' });

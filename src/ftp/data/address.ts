@@ -43,6 +43,13 @@ export function parseEprtArg(arg: string): { family: 4 | 6; host: string; port: 
   return null;
 }
 
+/** The wildcard address (`0.0.0.0`, `::` in any spelling): "no particular interface". */
+export function isUnspecifiedAddress(host: string): boolean {
+  const plain = plainAddress(host);
+  if (net.isIPv4(plain)) return plain === '0.0.0.0';
+  return net.isIPv6(plain) && /^[0:]+$/.test(plain);
+}
+
 /** Two addresses name the same host (mapped and plain forms compare equal). */
 export function sameHost(a: string | undefined, b: string | undefined): boolean {
   const pa = plainAddress(a);

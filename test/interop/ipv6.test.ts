@@ -1,0 +1,134 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startServer, tempDir, TEST_PASSWORD, TEST_USER, type TestServer } from '../helpers/server.js';
+import { RawClient, readAll } from '../helpers/raw.js';
+import { curl } from '../helpers/curl.js';
+import { lftp } from '../helpers/lftp.js';
+import { ftplib, allOk } from '../helpers/pyftp.js';
+import { describeRun } from '../helpers/run.js';
+
+/**
+ * Real clients over IPv6 loopback (::1): EPSV and EPRT are the only data commands there.
+ * lftp on a loopback connection announces its unbound data socket as `EPRT |2|::|port|`;
+ * Wharf reads the wildcard as "the client's own address" (never as itself).
+ */
+let srv: TestServer;
+let srv4: TestServer;
+let local: string;
+before(async () => {
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', () => reject(new Error('IPv6 loopback (::1) is not available on this machine: the IPv6 interop tests need it')));
+    probe.listen(0, '::1', () => resolve());
+  });
+  probe.close();
+  srv = await startServer({ host: '::1' });
+  srv4 = await startServer();
+  local = await tempDir('wharf-interop-v6-');
+});
+after(async () => {
+  await srv.close();
+  await srv4.close();
+  await rm(local, { recursive: true, force: true });
+});
+
+const url = (path: string) => `ftp://[::1]:${srv.port}${path}`;
+
+for (const mode of ['passive', 'active'] as const) {
+  const active = mode === 'active';
+
+  test(`curl ipv6 ${mode}: upload, list, download (${active ? 'EPRT' : 'EPSV'})`, async () => {
+    const data = randomBytes(100_000);
+    const src = join(local, `curl-${mode}.bin`);
+    await writeFile(src, data);
+    const args = active ? ['--ftp-port', '::1'] : [];
+    const up = await curl([...args, '-v', '-T', src, url(`/curl6-${mode}.bin`)], { user: TEST_USER, password: TEST_PASSWORD });
+    assert.equal(up.code, 0, describeRun('curl upload', up));
+    assert.match(up.stderr, active ? /^> EPRT \|2\|::1\|/m : /^> EPSV/m);
+    assert.deepEqual(await readFile(join(srv.root, `curl6-${mode}.bin`)), data);
+    const ls = await curl([...args, '--list-only', url('/')], { user: TEST_USER, password: TEST_PASSWORD });
+    assert.match(ls.stdout.toString(), new RegExp(`^curl6-${mode}\\.bin\\r?$`, 'm'));
+    const down = await curl([...args, url(`/curl6-${mode}.bin`)], { user: TEST_USER, password: TEST_PASSWORD });
+    assert.equal(down.code, 0, describeRun('curl download', down));
+    assert.deepEqual(down.stdout, data);
+  });
+
+  test(`lftp ipv6 ${mode}: put, ls, get`, async () => {
+    const data = randomBytes(100_000);
+    await writeFile(join(local, `lftp-${mode}.bin`), data);
+    const r = await lftp([`put lftp-${mode}.bin -o lftp6-${mode}.bin`, 'cls -1', `get lftp6-${mode}.bin -o lftp-${mode}-back.bin`], {
+      port: srv.port,
+      user: TEST_USER,
+      password: TEST_PASSWORD,
+      active,
+      cwd: local,
+      host: '[::1]',
+    });
+    assert.equal(r.code, 0, describeRun('lftp', r));
+    assert.match(r.stderr, active ? /---> EPRT \|2\|/ : /---> EPSV/);
+    assert.match(r.stdout.toString(), new RegExp(`^lftp6-${mode}\\.bin$`, 'm'));
+    assert.deepEqual(await readFile(join(local, `lftp-${mode}-back.bin`)), data);
+  });
+
+  test(`ftplib ipv6 ${mode}: upload, NLST, download`, async () => {
+    const data = randomBytes(100_000);
+    const src = join(local, `py-${mode}.bin`);
+    await writeFile(src, data);
+    const dst = join(local, `py-${mode}-back.bin`);
+    const r = allOk(await ftplib({ host: '::1', port: srv.port, passive: !active, ops: [['login', TEST_USER, TEST_PASSWORD], ['stor', `py6-${mode}.bin`, src], ['nlst'], ['retr', `py6-${mode}.bin`, dst]] }));
+    assert.ok((r[2] as string[]).includes(`py6-${mode}.bin`));
+    assert.deepEqual(await readFile(dst), data);
+  });
+}
+
+/** A client-side listener; resolves with what the server sends to it. */
+async function listenFor(host: string): Promise<{ port: number; received: Promise<{ data: Buffer; from: string }>; close(): void }> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, host, () => resolve()));
+  const received = new Promise<{ data: Buffer; from: string }>((resolve) => {
+    server.once('connection', (sock) => {
+      const from = sock.remoteAddress ?? '';
+      void readAll(sock).then((data) => resolve({ data, from }));
+    });
+  });
+  return { port: (server.address() as net.AddressInfo).port, received, close: () => server.close() };
+}
+
+test('raw: EPRT |2|::|port| connects back to the client over IPv6', async () => {
+  await writeFile(join(srv.root, 'wild6.txt'), 'wild six');
+  const c = await RawClient.connect(srv.port, '::1');
+  try {
+    await c.read();
+    assert.equal((await c.login(TEST_USER, TEST_PASSWORD)).code, 230);
+    const l = await listenFor('::1');
+    assert.equal((await c.send(`EPRT |2|::|${l.port}|`)).code, 200);
+    assert.equal((await c.send('RETR wild6.txt')).code, 150);
+    assert.equal((await l.received).data.toString(), 'wild six');
+    assert.equal((await c.read()).code, 226);
+    l.close();
+  } finally {
+    c.close();
+  }
+});
+
+test('raw: PORT 0,0,0,0 from "another host" (127.0.0.2) connects to that host, not the server', async () => {
+  await writeFile(join(srv4.root, 'wild4.txt'), 'wild four');
+  const c = await RawClient.connect(srv4.port, '127.0.0.1', '127.0.0.2');
+  try {
+    await c.read();
+    assert.equal((await c.login(TEST_USER, TEST_PASSWORD)).code, 230);
+    const l = await listenFor('127.0.0.2');
+    assert.equal((await c.send(`PORT 0,0,0,0,${l.port >> 8},${l.port & 255}`)).code, 200);
+    assert.equal((await c.send('RETR wild4.txt')).code, 150);
+    const got = await l.received;
+    assert.equal(got.data.toString(), 'wild four');
+    assert.equal((await c.read()).code, 226);
+    l.close();
+  } finally {
+    c.close();
+  }
+});
