@@ -56,6 +56,25 @@ for op in job['ops']:
             lines = []
             r = ftp.retrbinary('RETR ' + args[0], lambda b: lines.append(b.decode('latin-1')))
             r = ''.join(lines)
+        elif name == 'storlines':
+            with open(args[1], 'rb') as f:
+                r = ftp.storlines('STOR ' + args[0], f)
+        elif name == 'retrlines':
+            lines = []
+            ftp.retrlines('RETR ' + args[0], lines.append)
+            r = lines
+        elif name == 'abortretr':
+            # Starts RETR, reads one block, then ABOR (urgent data, as ftplib sends it):
+            # the result is the replies seen and that the session still works.
+            conn = ftp.transfercmd('RETR ' + args[0])
+            first = conn.recv(65536)
+            abor = ftp.abort()
+            conn.close()
+            try:
+                final = ftp.voidresp()
+            except ftplib.all_errors as e:
+                final = reply_of(e)
+            r = {'bytes': len(first), 'abor': abor, 'final': final, 'noop': ftp.sendcmd('NOOP')}
         else: raise ValueError('unknown op ' + name)
         out.append({'op': name, 'ok': True, 'result': r})
     except Exception as e:

@@ -98,3 +98,33 @@ test('curl: --ftp-create-dirs upload of a nested path, then NLST of each level',
   assert.equal(up.code, 0, describeRun('upload', up));
   assert.deepEqual(await readdir(join(srv.root, 't', 'u', 'v')), ['deep.txt']);
 });
+
+test('curl: ASCII transfers (;type=a, --use-ascii) convert line ends both ways', async () => {
+  await writeFile(join(srv.root, 'unix.txt'), 'l1\nl2\n');
+  // curl itself turns CRLF back into LF on an ASCII download, so -v proves TYPE A was used
+  // and the raw conformance suite checks the CRLF on the wire.
+  const down = await curl(['-v', ftpUrl(srv.port, '/unix.txt') + ';type=a'], auth);
+  assert.equal(down.code, 0, describeRun('curl', down));
+  assert.match(down.stderr, /^> TYPE A/m);
+  assert.equal(down.stdout.toString(), 'l1\nl2\n');
+  const src = join(local, 'lf.txt');
+  await writeFile(src, 'u1\nu2\n');
+  const up = await curl(['--use-ascii', '-T', src, ftpUrl(srv.port, '/ascii-up.txt')], auth);
+  assert.equal(up.code, 0, describeRun('curl', up));
+  // curl sends CRLF in ASCII mode; Wharf stores the local (LF) form.
+  assert.equal(await readFile(join(srv.root, 'ascii-up.txt'), 'utf8'), 'u1\nu2\n');
+});
+
+test('curl: byte ranges (-r) read part of a file and close early; the session stays usable', async () => {
+  const data = randomBytes(3 * 1024 * 1024);
+  await writeFile(join(srv.root, 'ranged.bin'), data);
+  for (const [range, from, to] of [['0-99', 0, 100], ['1000-1999', 1000, 2000], [`${data.length - 10}-`, data.length - 10, data.length]] as const) {
+    const r = await curl(['-r', range, ftpUrl(srv.port, '/ranged.bin')], auth);
+    assert.equal(r.code, 0, describeRun(`curl -r ${range}`, r));
+    assert.deepEqual(r.stdout, data.subarray(from, to));
+  }
+  // Two ranges in one curl run (--next): the second one runs after curl's ABOR of the first.
+  const both = await curl(['-r', '0-9', ftpUrl(srv.port, '/ranged.bin'), '--next', '--user', `${TEST_USER}:${TEST_PASSWORD}`, '-r', '10-19', ftpUrl(srv.port, '/ranged.bin')], auth);
+  assert.equal(both.code, 0, describeRun('curl two ranges', both));
+  assert.deepEqual(both.stdout, data.subarray(0, 20));
+});

@@ -80,3 +80,27 @@ for (const mode of ['passive', 'active'] as const) {
     assert.deepEqual(await readFile(join(srv.root, `${dir}-appe.bin`)), data, 'APPE');
   });
 }
+
+for (const mode of ['passive', 'active'] as const) {
+  const passive = mode === 'passive';
+
+  test(`ftplib ${mode}: ASCII (storlines / retrlines) converts line ends both ways`, async () => {
+    const src = join(local, `${mode}-lines.txt`);
+    await writeFile(src, 'one\ntwo\r\nthree\n');
+    const r = allOk(await ftplib({ port: srv.port, passive, ops: [LOGIN, ['storlines', `${mode}-lines.txt`, src], ['retrlines', `${mode}-lines.txt`]] }));
+    assert.equal(await readFile(join(srv.root, `${mode}-lines.txt`), 'utf8'), 'one\ntwo\nthree\n', 'stored with local (LF) line ends');
+    assert.deepEqual(r[2], ['one', 'two', 'three']);
+  });
+
+  test(`ftplib ${mode}: ABOR during a download answers 426 then 226 and the session goes on`, async () => {
+    await writeFile(join(srv.root, `${mode}-abort.bin`), randomBytes(20 * 1024 * 1024));
+    const r = allOk(await ftplib({ port: srv.port, passive, ops: [LOGIN, ['sendcmd', 'TYPE I'], ['abortretr', `${mode}-abort.bin`], ['size', `${mode}-abort.bin`]] }));
+    const abort = r[2] as { bytes: number; abor: string; final: string; noop: string };
+    assert.ok(abort.bytes > 0);
+    // ftplib reads the 426 (or a 225/226 when the transfer already ended) as abort()'s reply.
+    assert.match(abort.abor, /^(426|225|226)/, JSON.stringify(abort));
+    if (abort.abor.startsWith('426')) assert.match(abort.final, /^226/, JSON.stringify(abort));
+    assert.match(abort.noop, /^200/);
+    assert.equal(r[3], 20 * 1024 * 1024);
+  });
+}

@@ -131,3 +131,23 @@ for (const mode of ['passive', 'active'] as const) {
     assert.doesNotMatch(again.stderr, /---> RETR/);
   });
 }
+
+test('lftp: ASCII get -a / put -a, and pget -n 4 (four segments, each closed early)', async () => {
+  await writeFile(join(srv.root, 'lftp-text.txt'), 'x1\nx2\n');
+  await writeFile(join(local, 'lftp-lf.txt'), 'y1\ny2\n');
+  const data = randomBytes(4 * 1024 * 1024 + 123);
+  await writeFile(join(srv.root, 'lftp-pget.bin'), data);
+  // The binary pget first switches to TYPE I, so the ASCII transfers must send TYPE A.
+  const r = await lftp(['pget -n 4 lftp-pget.bin -o lftp-pget-back.bin', 'get -a lftp-text.txt -o lftp-text-back.txt', 'put -a lftp-lf.txt -o lftp-ascii-up.txt'], {
+    port: srv.port,
+    user: TEST_USER,
+    password: TEST_PASSWORD,
+    cwd: local,
+  });
+  assert.equal(r.code, 0, describeRun('lftp', r));
+  assert.match(r.stderr, /---> TYPE I[^]*---> TYPE A/);
+  assert.equal(await readFile(join(local, 'lftp-text-back.txt'), 'utf8'), 'x1\nx2\n');
+  assert.equal(await readFile(join(srv.root, 'lftp-ascii-up.txt'), 'utf8'), 'y1\ny2\n');
+  assert.deepEqual(await readFile(join(local, 'lftp-pget-back.bin')), data);
+  assert.ok((r.stderr.match(/---> REST [1-9]/g) ?? []).length >= 3, 'pget used several restarted segments');
+});
