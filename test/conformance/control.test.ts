@@ -327,3 +327,20 @@ test('§2 pipelined QUIT after a transfer command is answered after the transfer
   assert.equal((await c.read(10_000)).code, 226);
   assert.equal((await c.read()).code, 221);
 });
+
+test('§2 ABOR during an upload: 426 then 226; what arrived is kept (resumable)', async () => {
+  const c = await rawSession(srv);
+  await c.send('TYPE I');
+  const data = await c.passive();
+  c.write('STOR partial.bin\r\n');
+  assert.ok([125, 150].includes((await c.read()).code));
+  data.write(Buffer.alloc(100_000, 1));
+  await sleep(150);
+  c.write('ABOR\r\n');
+  assert.equal((await c.read()).code, 426);
+  assert.equal((await c.read()).code, 226);
+  data.destroy();
+  const size = await c.send('SIZE partial.bin');
+  assert.equal(size.text, '213 100000');
+  c.close();
+});

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -375,4 +375,34 @@ test('§4 REST before APPE or STOU is refused', async () => {
   await c.send('REST 2');
   assert.equal((await passiveTransfer(c, 'STOU', 'x')).first.code, 503);
   c.close();
+});
+
+test('§4 released on every path: a data-connection timeout answers 425 and frees the listener; aborted transfers close their files', async () => {
+  const quick = await startServer({ timeouts: { dataConnectMs: 300 } });
+  try {
+    await writeFile(join(quick.root, 'big.bin'), big);
+    const c = await rawSession(quick);
+    await c.send('EPSV');
+    c.write('RETR big.bin\r\n');
+    assert.equal((await c.read()).code, 150);
+    assert.equal((await c.read(3000)).code, 425, 'nobody connected');
+    await until(() => quick.server.passiveListeners === 0, 'listener released after timeout');
+    const fds = async () => (await readdir('/proc/self/fd')).length;
+    const before = await fds();
+    await c.send('TYPE I');
+    for (let i = 0; i < 5; i++) {
+      const data = await c.passive();
+      data.on('error', () => undefined);
+      c.write('RETR big.bin\r\n');
+      await c.read();
+      await new Promise((r) => data.once('data', r));
+      data.destroy();
+      assert.equal((await c.read(5000)).code, 426);
+    }
+    await sleep(100);
+    assert.ok((await fds()) <= before + 1, `file descriptors: ${before} before, ${await fds()} after five aborted downloads`);
+    c.close();
+  } finally {
+    await quick.close();
+  }
 });

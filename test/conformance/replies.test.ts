@@ -4,7 +4,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile, stat, utimes } from 'node:fs/promises';
+import { mkdir, writeFile, stat, utimes, mkdtemp, symlink, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startServer, TEST_PASSWORD, TEST_USER, type TestServer } from '../helpers/server.js';
@@ -187,7 +188,13 @@ test('§3 no such file, not a directory, permission denied: 550', async () => {
 });
 
 test('§3 name not allowed (bad name, outside root): 553', async () => {
+  const outside = await mkdtemp(join(tmpdir(), 'wharf-outside-'));
+  await symlink(outside, join(srv.root, 'escape'));
   const c = await rawSession(srv);
+  assert.equal((await c.send('MKD escape/evil')).code, 553, 'creating through a link that leaves the root');
+  assert.equal((await passiveTransfer(c, 'STOR escape/evil.txt', 'x')).first.code, 553);
+  assert.deepEqual(await readdir(outside), [], 'nothing was created outside');
+  await rm(outside, { recursive: true });
   c.write(Buffer.from('MKD bad\0name\r\n'));
   assert.equal((await c.read()).code, 553);
   const up = await passiveTransfer(c, Buffer.from('STOR bad\0name'), 'x');

@@ -74,12 +74,12 @@ async function listing(s: Session, rawArg: string, kind: ListKind): Promise<void
       if (target.type !== 'dir' || !(await anyMatch(s, path, glob.matcher))) throw new WharfError('STORAGE_NOT_FOUND', 'No files found');
     }
     if (kind === 'MLSD' && target.type !== 'dir') {
-      s.closeDataEndpoint();
-      return s.reply(501, 'MLSD needs a directory; use MLST for a file');
+      s.reply(501, 'MLSD needs a directory; use MLST for a file');
+      return s.closeDataEndpoint();
     }
   } catch (err) {
-    s.closeDataEndpoint();
-    throw err;
+    s.replyError(err); // the reply first, then the unused data connection closes
+    return s.closeDataEndpoint();
   }
   const user = s.user!;
   const now = Date.now();

@@ -29,13 +29,13 @@ async function retrieve(s: Session, arg: string): Promise<void> {
     path = s.resolve(arg);
     st = await s.storage!.stat(path);
     if (st.type !== 'file') {
-      s.closeDataEndpoint();
-      return s.reply(550, st.type === 'dir' ? 'Is a directory' : 'Not a regular file');
+      s.reply(550, st.type === 'dir' ? 'Is a directory' : 'Not a regular file');
+      return s.closeDataEndpoint();
     }
     source = await s.storage!.read(path, { start: offset });
   } catch (err) {
-    s.closeDataEndpoint();
-    throw err;
+    s.replyError(err);
+    return s.closeDataEndpoint();
   }
   const outcome = await runTransfer(s, {
     direction: 'download',
@@ -69,8 +69,8 @@ async function store(s: Session, arg: string, mode: StoreMode): Promise<void> {
       });
     }
   } catch (err) {
-    s.closeDataEndpoint();
-    return s.replyError(err, 'create');
+    s.replyError(err, 'create'); // the reply first: the client then sees why its data connection closes
+    return s.closeDataEndpoint();
   }
   const opening = mode === 'unique' ? `FILE: ${baseName(path)}` : `Ok to send data for ${baseName(path)}`;
   let commitError: unknown;

@@ -87,9 +87,24 @@ export class PassiveEndpoint implements DataEndpoint {
     if (this.closed) return;
     this.closed = true;
     this.server.close();
-    this.socket?.destroy();
+    if (this.socket) closeUnused(this.socket);
     for (const w of this.waiters.splice(0)) w.reject(new DataConnectionError('Data connection closed'));
   }
+}
+
+/**
+ * Closes a data connection that no transfer used (the command was refused, or replaced by a
+ * new PASV). A plain destroy() would send RST when the client already wrote something, and
+ * some clients (basic-ftp) then report "ECONNRESET" instead of the 5xx reply; so: discard
+ * what arrives, send FIN, and cut it off only if the peer never closes. A socket that a
+ * transfer is using is destroyed by the transfer itself (ABOR, errors).
+ */
+function closeUnused(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  socket.on('error', () => undefined);
+  socket.resume();
+  socket.end();
+  setTimeout(() => socket.destroy(), 2000).unref();
 }
 
 export interface ActiveTarget {
