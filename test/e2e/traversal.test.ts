@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { Writable, Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
 import { startServer, tempDir, TEST_PASSWORD, TEST_USER, type TestServer } from '../helpers/server.js';
-import { RawClient, readAll } from '../helpers/raw.js';
+import { RawClient } from '../helpers/raw.js';
 import { ftplib } from '../helpers/pyftp.js';
 import { curl, ftpUrl } from '../helpers/curl.js';
 
@@ -62,10 +62,18 @@ async function login(): Promise<RawClient> {
   return c;
 }
 
+/** Everything a data socket received until it closed, however it closed (end, reset, destroy). */
+function collect(sock: Socket): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  sock.on('data', (d: Buffer) => parts.push(d));
+  sock.on('error', () => undefined);
+  return new Promise((resolve) => sock.once('close', () => resolve(Buffer.concat(parts))));
+}
+
 /** Runs a data command on a fresh EPSV connection; returns the replies and the data bytes. */
 async function dataCommand(c: RawClient, line: string): Promise<{ first: number; final?: number; data: string; text: string }> {
   const sock: Socket = await c.passive();
-  const bytes = readAll(sock).catch(() => Buffer.alloc(0));
+  const bytes = collect(sock);
   const first = await c.send(line);
   let final;
   if (first.code === 150 || first.code === 125) {
