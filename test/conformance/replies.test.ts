@@ -220,6 +220,10 @@ test('§3 PASV / EPSV / EPSV ALL: 227 (h1,h2,h3,h4,p1,p2) / 229 (|||port|) / 200
   const c = await rawSession(srv);
   assert.match((await c.send('PASV')).text, /^227 Entering Passive Mode \(127,0,0,1,\d{1,3},\d{1,3}\)$/);
   assert.match((await c.send('EPSV')).text, /^229 Entering Extended Passive Mode \(\|\|\|\d+\|\)$/);
+  assert.equal((await c.send('EPSV 2')).code, 522, 'IPv6 on an IPv4 control connection');
+  assert.equal((await c.send('EPSV 3')).code, 522, 'an unknown protocol number');
+  assert.equal((await c.send('EPSV x')).code, 501);
+  assert.equal((await c.send('EPSV 1')).code, 229);
   assert.equal((await c.send('EPSV ALL')).code, 200);
   c.close();
 });

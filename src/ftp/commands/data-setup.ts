@@ -129,7 +129,7 @@ export const dataSetupCommands: CommandSpec[] = [
       }
       const family = controlIsIPv6(s) ? '2' : '1';
       if (a !== '' && a !== family) {
-        if (a === '1' || a === '2') return s.reply(522, `Network protocol not supported, use (${family})`);
+        if (/^\d+$/.test(a)) return s.reply(522, `Network protocol not supported, use (${family})`);
         return s.reply(501, 'Syntax error: EPSV [1|2|ALL]');
       }
       const endpoint = await openPassive(s);
