@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile, mkdir, symlink, readdir, rm } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, symlink, readdir, rm, stat } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
@@ -292,4 +292,44 @@ test('curl: URL traversal (--path-as-is, encoded slashes) is refused and leaks n
   }
   const ok = await curl([ftpUrl(srv.port, '/alias/file.txt')], { user: TEST_USER, password: TEST_PASSWORD });
   assert.equal(ok.stdout.toString(), 'inside content');
+});
+
+test('raw: hashes, SITE CHMOD, MFMT, STAT/MLST of files and globs never reach outside', async () => {
+  const before = await stat(join(outside, 'secret.txt'));
+  const c = await login();
+  try {
+    for (const line of [
+      'XSHA256 secretlink',
+      'XSHA256 etc/passwd',
+      'XSHA1 ../../etc/passwd',
+      'XMD5 outdir/secret.txt',
+      'XCRC etc/passwd',
+      'HASH secretlink',
+      'HASH /etc/passwd',
+      'SITE CHMOD 777 secretlink',
+      'SITE CHMOD 777 outdir/secret.txt',
+      'MFMT 20000101000000 secretlink',
+      'MFMT 20000101000000 outdir/secret.txt',
+      'STAT etc/passwd',
+      'STAT secretlink',
+      'STAT etc/*',
+      'MLST secretlink',
+      'MLST etc/passwd',
+    ]) {
+      const r = await c.send(line);
+      assert.equal(r.code, 550, `${line}: ${r.text}`);
+      assertNoLeak(r.text, line);
+    }
+    for (const line of ['NLST etc/*', 'NLST */*', 'NLST */secret.txt', 'LIST o*/*', 'LIST -la */*', 'LIST e*/pass*', 'NLST /*/*', 'NLST ../*/*', 'MLSD outdir']) {
+      const r = await dataCommand(c, line);
+      assert.ok(r.first === 550 || r.final === 226, `${line}: ${r.text}`);
+      assertNoLeak(r.data, line);
+      assert.ok(!/passwd|secret\.txt|hostname/.test(r.data), `${line} listed outside names: ${r.data}`);
+    }
+  } finally {
+    c.close();
+  }
+  const afterStat = await stat(join(outside, 'secret.txt'));
+  assert.equal(afterStat.mode, before.mode, 'mode unchanged');
+  assert.equal(afterStat.mtimeMs, before.mtimeMs, 'mtime unchanged');
 });
