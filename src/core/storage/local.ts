@@ -1,4 +1,4 @@
-import { lstatSync, createWriteStream, constants as fsc, open as openCb, fstat as fstatCb, fsync as fsyncCb, close as closeCb } from 'node:fs';
+import { lstatSync, constants as fsc, open as openCb, fstat as fstatCb, fsync as fsyncCb, close as closeCb } from 'node:fs';
 import { promisify } from 'node:util';
 import * as fsp from 'node:fs/promises';
 import * as nodePath from 'node:path';
@@ -8,6 +8,7 @@ import { WharfError, fromFsError } from '../errors.js';
 import { decodeBytes, encodeBytes } from '../bytes.js';
 import { baseName, parentOf, splitVirtual } from '../vpath.js';
 import { FileSource } from './file-source.js';
+import { FdWriter } from './file-sink.js';
 import type { EntryType, FileStat, ReadOptions, StorageBackend, UploadSink, WriteOptions } from './types.js';
 
 const ONE_MIB = 1024 * 1024;
@@ -216,17 +217,15 @@ export class LocalStorage implements StorageBackend {
       await fdClose(fd).catch(() => undefined);
       throw fromFsError(err, 'open');
     }
-    // A numeric fd (not a FileHandle) so the stream can finish, then fsync, then close, in that order.
-    const stream = createWriteStream('', {
-      fd,
-      ...(options.append ? {} : { start: options.start ?? 0 }),
-      highWaterMark: ONE_MIB,
-      autoClose: false,
-    });
+    // A numeric fd (not a FileHandle) so the writes can finish, then fsync, then close, in that order.
+    const writer = new FdWriter(fd, options.append ? null : (options.start ?? 0));
     let settled = false;
     const removeTemp = () => (atomic ? fsp.rm(target, { force: true }).catch(() => undefined) : Promise.resolve());
     return {
-      stream,
+      get stream() {
+        return writer.stream;
+      },
+      receiveFrom: (socket, onBytes) => writer.receiveFrom(socket, onBytes),
       commit: async () => {
         if (settled) return;
         settled = true;
@@ -250,10 +249,11 @@ export class LocalStorage implements StorageBackend {
       abort: async () => {
         if (settled) return;
         settled = true;
+        const stream = writer.streamUsed;
         // An errored stream (ENOSPC, EIO) is not destroyed (autoClose is off, so neither is
         // autoDestroy) and will never emit 'finish': waiting for it would leak the descriptor.
-        if (stream.errored) stream.destroy();
-        else if (!stream.writableFinished && !stream.destroyed) {
+        if (stream?.errored) stream.destroy();
+        else if (stream && !stream.writableFinished && !stream.destroyed) {
           // keep what arrived (a resumable partial upload), unless the upload is atomic
           await new Promise<void>((resolve) => {
             stream.once('finish', () => resolve());

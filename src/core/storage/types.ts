@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
@@ -45,6 +46,12 @@ export interface WriteOptions {
  */
 export interface UploadSink {
   stream: Writable;
+  /**
+   * Optional fast path for binary uploads: reads `socket` to its end straight into storage,
+   * calling `onBytes` per chunk. Resolves when every byte is stored; when the peer vanishes,
+   * what arrived is stored first (resumable), then it rejects. Storage errors are WharfErrors.
+   */
+  receiveFrom?(socket: Socket, onBytes: (n: number) => void): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }

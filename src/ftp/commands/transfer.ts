@@ -6,6 +6,7 @@ import type { CommandSpec } from '../registry.js';
 import type { Session } from '../session.js';
 import { LfToCrlf, CrlfToLf } from '../data/ascii.js';
 import { receiveStream, runTransfer, sendStream } from '../data/transfer.js';
+import { FdWriter } from '../../core/storage/file-sink.js';
 
 function modeName(s: Session): string {
   return s.type === 'A' ? 'ASCII' : 'BINARY';
@@ -79,7 +80,9 @@ async function store(s: Session, arg: string, mode: StoreMode): Promise<void> {
     path,
     opening,
     run: async (socket, state) => {
-      await receiveStream(socket, sink.stream, state, s.type === 'A' ? new CrlfToLf() : undefined);
+      if (s.type === 'I' && sink.receiveFrom && FdWriter.canReceiveFrom(socket)) {
+        await sink.receiveFrom(socket, (n) => (state.bytes += n)); // batched writev straight to the file
+      } else await receiveStream(socket, sink.stream, state, s.type === 'A' ? new CrlfToLf() : undefined);
       try {
         await sink.commit(); // flush, fsync, atomic rename: only then may 226 go out
       } catch (err) {
