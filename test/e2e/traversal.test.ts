@@ -333,3 +333,31 @@ test('raw: hashes, SITE CHMOD, MFMT, STAT/MLST of files and globs never reach ou
   assert.equal(afterStat.mode, before.mode, 'mode unchanged');
   assert.equal(afterStat.mtimeMs, before.mtimeMs, 'mtime unchanged');
 });
+
+test('raw: a link to a sibling folder whose name starts with the root name is still outside', async () => {
+  // "/tmp/wharf-test-x" is a string prefix of "/tmp/wharf-test-x-sibling": containment must
+  // compare whole path components, not string prefixes.
+  const sibling = `${srv.root}-sibling`;
+  await mkdir(sibling, { recursive: true });
+  try {
+    await writeFile(join(sibling, 'secret.txt'), SECRET);
+    await symlink(sibling, join(srv.root, 'sib'));
+    await symlink(join(sibling, 'secret.txt'), join(srv.root, 'sibfile'));
+    const c = await login();
+    try {
+      for (const p of ['sib/secret.txt', 'sibfile', `../${srv.root.split('/').pop()}-sibling/secret.txt`]) {
+        const r = await dataCommand(c, `RETR ${p}`);
+        assert.equal(r.first, 550, `RETR ${p}: ${r.text}`);
+        assertNoLeak(r.data + r.text, `RETR ${p}`);
+      }
+      assert.equal((await c.send('CWD sib')).code, 550);
+      const stor = await dataCommand(c, 'STOR sib/planted.txt');
+      assert.ok(stor.first === 550 || stor.first === 553, stor.text);
+    } finally {
+      c.close();
+    }
+    assert.deepEqual(await readdir(sibling), ['secret.txt']);
+  } finally {
+    await rm(sibling, { recursive: true, force: true });
+  }
+});
