@@ -10,6 +10,8 @@ import { Client } from 'basic-ftp';
 import { FLAGS } from '../../src/cli/flags.js';
 import { tempDir } from '../helpers/server.js';
 import { run, describeRun } from '../helpers/run.js';
+import { RawClient } from '../helpers/raw.js';
+import { curl, ftpUrl } from '../helpers/curl.js';
 
 /** The built CLI, exactly what the `wharf` bin runs. */
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -196,4 +198,40 @@ test('cli: a bad flag value exits non-zero with a message naming the flag', asyn
   const r = await run(process.execPath, [CLI, 'serve', await folder(), '--host', '127.0.0.1', '--port', 'notaport']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /--port/);
+});
+
+test('cli: --pasv-ports, --pasv-address and --no-active reach the server', async () => {
+  const dir = await folder();
+  await writeFile(join(dir, 'f.txt'), 'passive range');
+  const srv = await serve(dir, ['--user', 'pp:pw', '--pasv-ports', '47100-47109', '--pasv-address', '127.0.0.3', '--no-active']);
+  try {
+    const c = await RawClient.connect(srv.port);
+    try {
+      await c.read();
+      assert.equal((await c.login('pp', 'pw')).code, 230);
+      const epsv = await c.send('EPSV');
+      const port = Number(/\|\|\|(\d+)\|/.exec(epsv.text)?.[1]);
+      assert.ok(port >= 47100 && port <= 47109, epsv.text);
+      const pasv = await c.send('PASV');
+      assert.match(pasv.text, /^227 .*\(127,0,0,3,\d+,\d+\)/);
+      const p = pasv.text.match(/(\d+),(\d+)\)/)!;
+      const pasvPort = Number(p[1]) * 256 + Number(p[2]);
+      assert.ok(pasvPort >= 47100 && pasvPort <= 47109, pasv.text);
+      const port2 = await c.send('PORT 127,0,0,1,200,10');
+      assert.ok(port2.code >= 500, `PORT with --no-active: ${port2.text}`);
+    } finally {
+      c.close();
+    }
+    // curl over EPSV gets the file through the configured range.
+    const r = await curl([ftpUrl(srv.port, '/f.txt')], { user: 'pp', password: 'pw' });
+    assert.equal(r.stdout.toString(), 'passive range', describeRun('curl', r));
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('cli: serve of a missing folder exits non-zero and says why', async () => {
+  const r = await run(process.execPath, [CLI, 'serve', join(await folder(), 'nope'), '--host', '127.0.0.1', '--port', '0']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /not a folder|does not exist|no such/i);
 });
