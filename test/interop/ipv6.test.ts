@@ -9,7 +9,7 @@ import { RawClient, readAll } from '../helpers/raw.js';
 import { curl } from '../helpers/curl.js';
 import { lftp } from '../helpers/lftp.js';
 import { ftplib, allOk } from '../helpers/pyftp.js';
-import { describeRun } from '../helpers/run.js';
+import { describeRun, run } from '../helpers/run.js';
 
 /**
  * Real clients over IPv6 loopback (::1): EPSV and EPRT are the only data commands there.
@@ -132,3 +132,44 @@ test('raw: PORT 0,0,0,0 from "another host" (127.0.0.2) connects to that host, n
     c.close();
   }
 });
+
+test('rclone ipv6 passive: copy up, lsf, cat (host written as [::1])', async () => {
+  const obscured = (await run('rclone', ['--config', '/dev/null', 'obscure', TEST_PASSWORD])).stdout.toString().trim();
+  const remote = (path: string) => `:ftp,host='[::1]',port=${srv.port},user=${TEST_USER},pass=${obscured}:${path}`;
+  const src = join(local, 'rc6.txt');
+  await writeFile(src, 'rclone over six');
+  const opts = { timeoutMs: 20_000, env: { HOME: local } };
+  const base = ['--config', '/dev/null', '--retries', '1', '--low-level-retries', '1'];
+  const up = await run('rclone', [...base, 'copy', src, remote('rc6')], opts);
+  assert.equal(up.code, 0, describeRun('rclone copy', up));
+  assert.equal(await readFile(join(srv.root, 'rc6', 'rc6.txt'), 'utf8'), 'rclone over six');
+  const lsf = await run('rclone', [...base, 'lsf', remote('rc6')], opts);
+  assert.equal(lsf.stdout.toString(), 'rc6.txt\n', describeRun('rclone lsf', lsf));
+  const cat = await run('rclone', [...base, 'cat', remote('rc6/rc6.txt')], opts);
+  assert.equal(cat.stdout.toString(), 'rclone over six');
+});
+
+for (const mode of ['passive', 'active'] as const) {
+  const active = mode === 'active';
+
+  test(`wget ipv6 ${mode}: download`, async () => {
+    await writeFile(join(srv.root, `wget6-${mode}.txt`), `wget ${mode}`);
+    const r = await run(
+      'wget',
+      ['--no-config', '-d', '--tries=1', '--timeout=10', `--ftp-user=${TEST_USER}`, `--ftp-password=${TEST_PASSWORD}`, ...(active ? ['--no-passive-ftp'] : []), '-O', '-', url(`/wget6-${mode}.txt`)],
+      { timeoutMs: 20_000, env: { HOME: local } },
+    );
+    assert.equal(r.code, 0, describeRun('wget', r));
+    assert.match(r.stderr, active ? /^--> EPRT /m : /^--> EPSV/m);
+    assert.equal(r.stdout.toString(), `wget ${mode}`);
+  });
+
+  test(`tnftp ipv6 ${mode}: put, ls, get`, async () => {
+    await writeFile(join(local, `tn6-${mode}.txt`), `tnftp ${mode}`);
+    const script = [`user ${TEST_USER} ${TEST_PASSWORD}`, 'binary', `passive ${active ? 'off' : 'on'}`, `put tn6-${mode}.txt`, 'ls', `get tn6-${mode}.txt tn6-${mode}-back.txt`, 'bye', ''].join('\n');
+    const r = await run('tnftp', ['-n', '-v', '-N', '/dev/null', '::1', String(srv.port)], { input: script, cwd: local, timeoutMs: 20_000, env: { HOME: local } });
+    assert.equal(r.code, 0, describeRun('tnftp', r));
+    assert.match(r.stdout.toString(), active ? /^200 EPRT/m : /^229 /m);
+    assert.equal(await readFile(join(local, `tn6-${mode}-back.txt`), 'utf8'), `tnftp ${mode}`);
+  });
+}
