@@ -22,7 +22,20 @@ export function parseFtpTimestamp(text: string): Date | undefined {
   return date;
 }
 
+/** modeString results: a listing has few distinct (type, mode) pairs, and building one is a loop. */
+const modeStrings = new Map<string, string>();
+
 function modeString(type: EntryType, mode: number): string {
+  const key = type + mode;
+  let text = modeStrings.get(key);
+  if (text === undefined) {
+    text = buildModeString(type, mode);
+    if (modeStrings.size < 4096) modeStrings.set(key, text);
+  }
+  return text;
+}
+
+function buildModeString(type: EntryType, mode: number): string {
   const t = type === 'dir' ? 'd' : type === 'symlink' ? 'l' : type === 'file' ? '-' : '?';
   const bits = 'rwxrwxrwx';
   let out = t;

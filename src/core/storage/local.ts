@@ -16,7 +16,13 @@ const fdOpen = promisify(openCb);
 const fdStat = promisify(fstatCb);
 const fdSync = promisify(fsyncCb);
 const fdClose = promisify(closeCb);
-const STAT_BATCH = 128;
+const STAT_BATCH = 256;
+const SLASH = Buffer.from('/');
+
+function isAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return false;
+  return true;
+}
 
 function typeOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryType {
   if (st.isFile()) return 'file';
@@ -111,52 +117,72 @@ export class LocalStorage implements StorageBackend {
   }
 
   async *list(vpath: string): AsyncIterable<FileStat> {
+    for await (const batch of this.listBatches(vpath)) yield* batch;
+  }
+
+  /**
+   * The entries of a directory in batches. Each batch is read and lstat'ed synchronously:
+   * readdir just brought those inodes into cache, so an lstat takes about a microsecond, where
+   * a thread-pool round trip (and a promise) per entry made listings several times slower.
+   * The batch bound keeps memory flat for huge folders and lets the caller yield between
+   * batches.
+   */
+  async *listBatches(vpath: string): AsyncIterable<FileStat[]> {
     const disk = await this.contained(vpath);
     let dir: import('node:fs').Dir;
     try {
-      dir = await fsp.opendir(disk, { encoding: 'buffer' as BufferEncoding, bufferSize: 1024 });
+      dir = await fsp.opendir(disk, { encoding: 'buffer' as BufferEncoding, bufferSize: 32 });
     } catch (err) {
       throw fromFsError(err, 'list');
     }
-    const batch: Buffer[] = [];
+    // Plain-ASCII paths are joined as strings (much cheaper than Buffer.concat per entry).
+    const dirText = isAscii(disk) ? disk.toString('latin1') + '/' : undefined;
     try {
-      for await (const dirent of dir) {
-        batch.push(dirent.name as unknown as Buffer);
-        if (batch.length >= STAT_BATCH) yield* await this.statBatch(disk, batch.splice(0));
+      for (;;) {
+        const batch: FileStat[] = [];
+        let done = false;
+        while (batch.length < STAT_BATCH) {
+          const dirent = dir.readSync();
+          if (dirent === null) {
+            done = true;
+            break;
+          }
+          const raw = dirent.name as unknown as Buffer;
+          const name = decodeBytes(raw);
+          const full: string | Buffer = dirText !== undefined && isAscii(raw) ? dirText + name : Buffer.concat([disk, SLASH, raw]);
+          const entry = this.statEntry(full, name);
+          if (!entry) continue;
+          if (entry.type === 'symlink') await this.describeLink(typeof full === 'string' ? Buffer.from(full, 'latin1') : full, entry);
+          batch.push(entry);
+        }
+        if (batch.length) yield batch;
+        if (done) break;
       }
-      if (batch.length) yield* await this.statBatch(disk, batch.splice(0));
     } catch (err) {
       throw fromFsError(err, 'list');
+    } finally {
+      await dir.close().catch(() => undefined);
     }
   }
 
-  private async statBatch(dirDisk: Buffer, names: Buffer[]): Promise<FileStat[]> {
-    const slash = Buffer.from('/');
-    // lstat runs synchronously: for a batch of entries whose inodes the readdir just brought
-    // into cache it takes microseconds each, where a thread-pool round trip per entry made a
-    // 10 000-entry listing ten times slower. The batch bound keeps the event loop responsive.
-    const results = await Promise.all(
-      names.map(async (raw): Promise<FileStat | undefined> => {
-        const full = Buffer.concat([dirDisk, slash, raw]);
-        try {
-          const st = lstatSync(full);
-          const entry: FileStat = {
-            name: decodeBytes(raw),
-            type: typeOf(st),
-            size: st.size,
-            mtime: st.mtime,
-            mode: st.mode & 0o7777,
-            nlink: st.nlink,
-            unique: `${st.dev.toString(16)}g${st.ino.toString(16)}`,
-          };
-          if (entry.type === 'symlink') await this.describeLink(full, entry);
-          return entry;
-        } catch {
-          return undefined; // vanished between readdir and lstat
-        }
-      }),
-    );
-    return results.filter((e): e is FileStat => e !== undefined);
+  /** lstat of one entry; undefined when it vanished between readdir and lstat. */
+  private statEntry(full: string | Buffer, name: string): FileStat | undefined {
+    let st;
+    try {
+      st = lstatSync(full, { throwIfNoEntry: false });
+    } catch {
+      return undefined; // unreadable entry: skipped, as a vanished one
+    }
+    if (!st) return undefined;
+    return {
+      name,
+      type: typeOf(st),
+      size: st.size,
+      mtime: st.mtime,
+      mode: st.mode & 0o7777,
+      nlink: st.nlink,
+      unique: `${st.dev.toString(16)}g${st.ino.toString(16)}`,
+    };
   }
 
   private async describeLink(full: Buffer, entry: FileStat): Promise<void> {

@@ -63,6 +63,8 @@ export interface UploadSink {
 export interface StorageBackend {
   stat(path: string): Promise<FileStat>;
   list(path: string): AsyncIterable<FileStat>;
+  /** Optional: the same entries in batches (cheaper for large folders than one promise per entry). */
+  listBatches?(path: string): AsyncIterable<FileStat[]>;
   read(path: string, options?: ReadOptions): Promise<Readable>;
   write(path: string, options?: WriteOptions): Promise<UploadSink>;
   mkdir(path: string): Promise<void>;

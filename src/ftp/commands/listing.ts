@@ -9,6 +9,7 @@ import { runTransfer } from '../data/transfer.js';
 import { formatFacts, formatListLine, mlstFeatLine, parseListGlob, ALL_MLST_FACTS, type ListGlob } from '../listing.js';
 
 const BATCH_BYTES = 64 * 1024;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Writes lines in ~64 KiB batches, waiting for drain: a 100 000-entry listing stays small in memory. */
 class LineBatcher {
@@ -36,7 +37,7 @@ class LineBatcher {
     if (this.socket.destroyed) throw new Error('data connection closed');
     if (!this.socket.write(chunk)) {
       await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close').then(() => Promise.reject(new Error('data connection closed')))]);
-    }
+    } else await yieldToEventLoop(); // the kernel took it at once: still let other sessions run
   }
 }
 
@@ -101,10 +102,13 @@ async function listing(s: Session, rawArg: string, kind: ListKind): Promise<void
         await out.add(kind === 'NLST' ? arg : formatListLine({ ...target, name: arg.split('/').pop() || target.name }, now));
       } else {
         if (kind === 'MLSD') await out.add(formatFacts(target, s.mlstFacts, user.permissions, 'cdir', '.'));
-        for await (const entry of s.storage!.list(path)) {
+        for await (const batch of s.storage!.listBatches(path)) {
           if (state.abortedBy) break;
-          if (glob && !glob.matcher.test(entry.name)) continue;
-          await out.add(lineFor(entry));
+          for (const entry of batch) {
+            if (glob && !glob.matcher.test(entry.name)) continue;
+            const sent = out.add(lineFor(entry));
+            if (sent) await sent;
+          }
         }
       }
       await out.flush();

@@ -36,6 +36,13 @@ export class GuardedStorage implements StorageBackend {
     return this.inner.list(this.clean(path));
   }
 
+  /** Entries in batches; falls back to one-entry batches for backends without `listBatches`. */
+  listBatches(path: string): AsyncIterable<FileStat[]> {
+    this.need('list', 'listing');
+    const clean = this.clean(path);
+    return this.inner.listBatches ? this.inner.listBatches(clean) : singletons(this.inner.list(clean));
+  }
+
   read(path: string, options?: ReadOptions): Promise<import('node:stream').Readable> {
     this.need('read', 'download');
     return this.inner.read(this.clean(path), options);
@@ -78,4 +85,8 @@ export class GuardedStorage implements StorageBackend {
     if (!this.inner.chmod) throw new WharfError('NOT_SUPPORTED', 'This storage has no file modes');
     return this.inner.chmod(this.clean(path), mode);
   }
+}
+
+async function* singletons(entries: AsyncIterable<FileStat>): AsyncIterable<FileStat[]> {
+  for await (const entry of entries) yield [entry];
 }
