@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readFile, writeFile, rm } from 'node:fs/promises';
+import { readFile, writeFile, rm, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -234,4 +234,53 @@ test('cli: serve of a missing folder exits non-zero and says why', async () => {
   const r = await run(process.execPath, [CLI, 'serve', join(await folder(), 'nope'), '--host', '127.0.0.1', '--port', '0']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /not a folder|does not exist|no such/i);
+});
+
+test('cli: users-file homes jail each user in their own folder; permissions apply', async () => {
+  const dir = await folder();
+  await mkdir(join(dir, 'homes', 'bob'), { recursive: true });
+  await mkdir(join(dir, 'homes', 'carol'), { recursive: true });
+  await writeFile(join(dir, 'homes', 'carol', 'carol.txt'), 'CAROL-PRIVATE');
+  await writeFile(join(dir, 'top.txt'), 'TOP-LEVEL');
+  const hashed = await run(process.execPath, [CLI, 'passwd', 'pw'], { timeoutMs: 15_000 });
+  const hash = hashed.stdout.toString().trim();
+  const usersFile = join(await folder(), 'users.json');
+  await writeFile(
+    usersFile,
+    JSON.stringify({
+      users: [
+        { name: 'bob', password: hash, home: join(dir, 'homes', 'bob'), permissions: ['list', 'read', 'write'] },
+        { name: 'carol', password: hash, home: join(dir, 'homes', 'carol'), permissions: ['list', 'read'] },
+      ],
+    }),
+  );
+  const srv = await serve(dir, ['--users-file', usersFile]);
+  try {
+    const bob = await connect(srv.port, 'bob', 'pw');
+    try {
+      assert.deepEqual((await bob.list()).map((e) => e.name), []);
+      await bob.cd('..');
+      assert.equal(await bob.pwd(), '/');
+      for (const p of ['../carol/carol.txt', '../../top.txt', '/homes/carol/carol.txt', '../../homes/carol/carol.txt']) {
+        const parts: Buffer[] = [];
+        await assert.rejects(bob.downloadTo(new Writable({ write(chunk, _e, cb) { parts.push(chunk); cb(); } }), p), /550/, p);
+        assert.equal(Buffer.concat(parts).length, 0);
+      }
+      await upload(bob, 'mine.txt', 'bob was here');
+    } finally {
+      bob.close();
+    }
+    assert.equal(await readFile(join(dir, 'homes', 'bob', 'mine.txt'), 'utf8'), 'bob was here');
+    const carol = await connect(srv.port, 'carol', 'pw');
+    try {
+      assert.deepEqual((await carol.list()).map((e) => e.name), ['carol.txt']);
+      await assert.rejects(upload(carol, 'nope.txt', 'x'), /550/);
+      await assert.rejects(carol.send('DELE carol.txt'), /550/);
+    } finally {
+      carol.close();
+    }
+    assert.equal(existsSync(join(dir, 'homes', 'carol', 'nope.txt')), false);
+  } finally {
+    await srv.stop();
+  }
 });
