@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readFile, writeFile, rm, mkdir } from 'node:fs/promises';
+import { readFile, writeFile, rm, mkdir, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -280,6 +280,36 @@ test('cli: users-file homes jail each user in their own folder; permissions appl
       carol.close();
     }
     assert.equal(existsSync(join(dir, 'homes', 'carol', 'nope.txt')), false);
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('cli: anonymous users are refused every write verb (raw replies)', async () => {
+  const dir = await folder();
+  await mkdir(join(dir, 'sub'));
+  await writeFile(join(dir, 'f.txt'), 'keep');
+  const srv = await serve(dir);
+  try {
+    const c = await RawClient.connect(srv.port);
+    try {
+      await c.read();
+      assert.equal((await c.login('anonymous', 'guest@')).code, 230);
+      for (const line of ['MKD d', 'RMD sub', 'DELE f.txt', 'RNFR f.txt', 'SITE CHMOD 777 f.txt', 'MFMT 20000101000000 f.txt']) {
+        assert.equal((await c.send(line)).code, 550, line);
+      }
+      for (const line of ['STOR n.txt', 'APPE f.txt', 'STOU']) {
+        const data = await c.passive();
+        data.on('error', () => undefined);
+        const r = await c.send(line);
+        data.destroy();
+        assert.equal(r.code, 550, `${line}: ${r.text}`);
+      }
+    } finally {
+      c.close();
+    }
+    assert.deepEqual((await readdir(dir)).sort(), ['f.txt', 'sub']);
+    assert.equal(await readFile(join(dir, 'f.txt'), 'utf8'), 'keep');
   } finally {
     await srv.stop();
   }
