@@ -173,3 +173,26 @@ for (const mode of ['passive', 'active'] as const) {
     assert.equal(await readFile(join(local, `tn6-${mode}-back.txt`), 'utf8'), `tnftp ${mode}`);
   });
 }
+
+test('dual-stack socket: IPv4 clients seen as ::ffff:127.0.0.1 get plain IPv4 in PASV and may use PORT/EPRT', async () => {
+  // A listener on the IPv4-mapped loopback address accepts IPv4 clients on an IPv6 socket,
+  // exactly as the default dual-stack `::` listener does, without leaving loopback.
+  const mapped = await startServer({ host: '::ffff:127.0.0.1' });
+  try {
+    await writeFile(join(mapped.root, 'm.txt'), 'mapped');
+    for (const [args, verb] of [
+      [[], 'EPSV'],
+      [['--disable-epsv'], 'PASV'],
+      [['--ftp-port', '127.0.0.1'], 'EPRT'],
+      [['--ftp-port', '127.0.0.1', '--disable-eprt'], 'PORT'],
+    ] as const) {
+      const r = await curl(['-v', ...args, `ftp://127.0.0.1:${mapped.port}/m.txt`], { user: TEST_USER, password: TEST_PASSWORD });
+      assert.equal(r.code, 0, describeRun(`curl ${verb}`, r));
+      assert.equal(r.stdout.toString(), 'mapped');
+      if (verb === 'PASV') assert.match(r.stderr, /^< 227 Entering Passive Mode \(127,0,0,1,\d+,\d+\)/m);
+      if (verb === 'EPRT' || verb === 'PORT') assert.match(r.stderr, new RegExp(`^> ${verb} `, 'm'));
+    }
+  } finally {
+    await mapped.close();
+  }
+});
