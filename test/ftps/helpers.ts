@@ -1,11 +1,14 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startServer, tempDir, type TestServer } from '../helpers/server.js';
+import { ReplyReader, type Reply } from '../helpers/raw.js';
+import { run } from '../helpers/run.js';
+
+export type { Reply };
 import type { WharfOptions } from '../../src/index.js';
 
 export interface FtpsTestServer extends TestServer {
@@ -36,20 +39,12 @@ export async function startFtpsServer(options: WharfOptions & { implicit?: boole
   };
 }
 
-export interface Reply {
-  code: number;
-  text: string;
-}
-
 /**
  * A raw FTP control client that can switch to TLS (AUTH TLS) or start in it (implicit), for
- * tests that must see exact replies. Parses multi-line replies per RFC 959.
+ * tests that must see exact replies.
  */
 export class TlsRawClient {
-  private buffer = '';
-  private pending: string[] = [];
-  private readonly replies: Reply[] = [];
-  private waiters: Array<(r: Reply) => void> = [];
+  private readonly reader = new ReplyReader();
   socket: net.Socket;
 
   private constructor(socket: net.Socket) {
@@ -59,7 +54,7 @@ export class TlsRawClient {
 
   private listen(socket: net.Socket): void {
     socket.setEncoding('utf8');
-    socket.on('data', (d: string) => this.onData(d));
+    socket.on('data', (d: string) => this.reader.push(d));
     socket.on('error', () => undefined);
   }
 
@@ -79,42 +74,8 @@ export class TlsRawClient {
     return new TlsRawClient(socket);
   }
 
-  private onData(chunk: string): void {
-    this.buffer += chunk;
-    let i: number;
-    while ((i = this.buffer.indexOf('\r\n')) >= 0) {
-      const line = this.buffer.slice(0, i);
-      this.buffer = this.buffer.slice(i + 2);
-      this.pending.push(line);
-      const m = /^(\d{3})([ -])/.exec(this.pending[0]!);
-      if (!m) {
-        this.pending = [];
-        continue;
-      }
-      if (m[2] === ' ' || (this.pending.length > 1 && line.startsWith(m[1]! + ' '))) {
-        const reply = { code: Number(m[1]), text: this.pending.join('\n') };
-        this.pending = [];
-        const w = this.waiters.shift();
-        if (w) w(reply);
-        else this.replies.push(reply);
-      }
-    }
-  }
-
   read(timeoutMs = 5000): Promise<Reply> {
-    const ready = this.replies.shift();
-    if (ready) return Promise.resolve(ready);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`no reply within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const waiter = (r: Reply) => {
-        clearTimeout(timer);
-        resolve(r);
-      };
-      this.waiters.push(waiter);
-    });
+    return this.reader.read(timeoutMs);
   }
 
   write(raw: string): void {
@@ -196,30 +157,10 @@ export interface ProcessResult {
   timedOut: boolean;
 }
 
-/** Runs a real client with a hard time limit; never rejects on a non-zero exit. */
-export function runProcess(command: string, args: readonly string[], { timeoutMs = 15_000, input = '' }: { timeoutMs?: number; input?: string } = {}): Promise<ProcessResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C.UTF-8', HOME: process.env.HOME ?? '/tmp' } });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut });
-    });
-  });
+/** Runs a real client with a hard time limit (helpers/run.ts), stdout as text. */
+export async function runProcess(command: string, args: readonly string[], { timeoutMs = 15_000, input = '' }: { timeoutMs?: number; input?: string } = {}): Promise<ProcessResult> {
+  const r = await run(command, args, { timeoutMs, input, env: { HOME: process.env.HOME ?? '/tmp' } });
+  return { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr, timedOut: r.timedOut };
 }
 
 export async function sha256File(path: string): Promise<string> {

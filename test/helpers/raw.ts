@@ -8,47 +8,23 @@ export interface Reply {
 }
 
 /**
- * A raw control-connection client for tests that must see exact replies: it sends bytes
- * as given and parses replies per RFC 959 (multi-line until `NNN ` with the same code).
+ * Parses a stream of FTP replies per RFC 959: a multi-line reply runs from `NNN-` to the
+ * first line starting `NNN ` with the same code. Replies wait in order until read.
  */
-export class RawClient {
+export class ReplyReader {
   private buffer = '';
+  private pendingLines: string[] = [];
   private replies: Reply[] = [];
   private waiters: Array<(r: Reply) => void> = [];
-  private closedFlag = false;
-  private closeWaiters: Array<() => void> = [];
-  private pendingLines: string[] = [];
 
-  private constructor(readonly socket: net.Socket) {
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => this.onData(d));
-    socket.on('close', () => {
-      this.closedFlag = true;
-      for (const w of this.closeWaiters.splice(0)) w();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host, ...(localAddress ? { localAddress } : {}) }, () => resolve(new RawClient(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  get closed(): boolean {
-    return this.closedFlag;
-  }
-
-  private onData(chunk: string): void {
+  push(chunk: string): void {
     this.buffer += chunk;
     let i: number;
     while ((i = this.buffer.indexOf('\r\n')) >= 0) {
       const line = this.buffer.slice(0, i);
       this.buffer = this.buffer.slice(i + 2);
       this.pendingLines.push(line);
-      const first = this.pendingLines[0]!;
-      const m = /^(\d{3})([ -])/.exec(first);
+      const m = /^(\d{3})([ -])/.exec(this.pendingLines[0]!);
       if (!m) {
         this.pendingLines = [];
         continue;
@@ -78,6 +54,42 @@ export class RawClient {
       };
       this.waiters.push(waiter);
     });
+  }
+}
+
+/**
+ * A raw control-connection client for tests that must see exact replies: it sends bytes
+ * as given and parses replies with ReplyReader.
+ */
+export class RawClient {
+  private readonly reader = new ReplyReader();
+  private closedFlag = false;
+  private closeWaiters: Array<() => void> = [];
+
+  private constructor(readonly socket: net.Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => this.reader.push(d));
+    socket.on('close', () => {
+      this.closedFlag = true;
+      for (const w of this.closeWaiters.splice(0)) w();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ port, host, ...(localAddress ? { localAddress } : {}) }, () => resolve(new RawClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /** The next reply (waits up to `timeoutMs`). */
+  read(timeoutMs = 5000): Promise<Reply> {
+    return this.reader.read(timeoutMs);
   }
 
   /** Sends raw bytes (string as latin1, or a Buffer). */
