@@ -103,7 +103,7 @@ function closeUnused(socket: net.Socket): void {
   if (socket.destroyed) return;
   socket.on('error', () => undefined);
   socket.resume();
-  socket.end();
+  if (!socket.writableEnded) socket.end(); // ending twice builds (and throws away) an error with a stack
   setTimeout(() => socket.destroy(), 2000).unref();
 }
 
