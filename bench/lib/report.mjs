@@ -147,7 +147,7 @@ const METHOD = `## Method
 \`bench/.peers/node/\`, never a Wharf dependency), builds the served tree under \`bench/.work/\`, starts
 every server on 127.0.0.1 and runs each workload against each server in turn, rotating the order every
 repetition. \`npm run bench -- --quick\` runs small sizes once, as a sanity check. Options:
-\`--reps N\`, \`--only id,id\`, \`--servers wharf,vsftpd\`, \`--workers N\` (Wharf's processes; default: every core),
+\`--reps N\`, \`--only id,id\`, \`--servers wharf,vsftpd\`, \`--workers N\` (Wharf's processes; default 1, as \`wharf serve\` runs),
 \`--no-docs\`.
 
 **Equivalent settings.** One account, one writable root (the same folder for all), a passive port range,
