@@ -172,16 +172,6 @@ function writeAll(fd: number, buffers: Buffer[], size: number, position: number 
   writev(fd, buffers, position, (err, written) => {
     if (err) return done(err);
     if (written >= size) return done(null);
-    let skip = written;
-    const rest: Buffer[] = [];
-    for (const b of buffers) {
-      if (skip >= b.length) {
-        skip -= b.length;
-        continue;
-      }
-      rest.push(skip > 0 ? b.subarray(skip) : b);
-      skip = 0;
-    }
-    writeAll(fd, rest, size - written, position === null ? null : position + written, done);
+    writeAll(fd, skipBytes(buffers, written), size - written, position === null ? null : position + written, done);
   });
 }

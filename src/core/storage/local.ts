@@ -10,6 +10,7 @@ import {
   unlinkSync,
   renameSync,
   constants as fsc,
+  type Stats,
   fsync as fsyncCb,
   close as closeCb,
 } from 'node:fs';
@@ -49,6 +50,18 @@ function typeOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(
   if (st.isDirectory()) return 'dir';
   if (st.isSymbolicLink()) return 'symlink';
   return 'other';
+}
+
+function toFileStat(name: string, st: Stats): FileStat {
+  return {
+    name,
+    type: typeOf(st),
+    size: st.size,
+    mtime: st.mtime,
+    mode: st.mode & 0o7777,
+    nlink: st.nlink,
+    unique: `${st.dev.toString(16)}g${st.ino.toString(16)}`,
+  };
 }
 
 /**
@@ -164,16 +177,7 @@ export class LocalStorage implements StorageBackend {
   async stat(vpath: string): Promise<FileStat> {
     const disk = await this.contained(vpath);
     try {
-      const st = statSync(disk);
-      return {
-        name: baseName(vpath),
-        type: typeOf(st),
-        size: st.size,
-        mtime: st.mtime,
-        mode: st.mode & 0o7777,
-        nlink: st.nlink,
-        unique: `${st.dev.toString(16)}g${st.ino.toString(16)}`,
-      };
+      return toFileStat(baseName(vpath), statSync(disk));
     } catch (err) {
       throw fromFsError(err, 'stat');
     }
@@ -237,15 +241,7 @@ export class LocalStorage implements StorageBackend {
       return undefined; // unreadable entry: skipped, as a vanished one
     }
     if (!st) return undefined;
-    return {
-      name,
-      type: typeOf(st),
-      size: st.size,
-      mtime: st.mtime,
-      mode: st.mode & 0o7777,
-      nlink: st.nlink,
-      unique: `${st.dev.toString(16)}g${st.ino.toString(16)}`,
-    };
+    return toFileStat(name, st);
   }
 
   private async describeLink(full: Buffer, entry: FileStat): Promise<void> {
