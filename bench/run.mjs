@@ -13,7 +13,7 @@ import { randomFillSync } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BENCH_DIR, setupPeers, ensureSystemUser, SYSTEM_USER } from './lib/setup.mjs';
+import { BENCH_DIR, setupPeers, ensureSystemUser, ensureTlsPair, SYSTEM_USER } from './lib/setup.mjs';
 import { SERVERS } from './lib/servers.mjs';
 import { workloads, DERIVED } from './lib/workloads.mjs';
 import { summarize, writeReport } from './lib/report.mjs';
@@ -100,10 +100,14 @@ async function main() {
   if (missing.length) log(`not available, skipped: ${missing.join(', ')}`);
   const only = args.only ? new Set(args.only.split(',')) : undefined;
   // Slow-to-fail rows last, so a run cut short still covers the most.
-  const ORDER = ['retr_big', 'stor_big', 'list', 'mlsd', 'retr_many', 'stor_many', 'small_files', 'idle_memory', 'logins'];
+  const ORDER = ['retr_big', 'stor_big', 'ftps_retr_big', 'ftps_stor_big', 'list', 'mlsd', 'retr_many', 'stor_many', 'small_files', 'idle_memory', 'logins'];
   const list = workloads({ sizes })
     .filter((w) => !only || only.has(w.id))
     .sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));
+
+  // FTPS rows: every server that can offers AUTH TLS (beside plain FTP) with one shared
+  // self-signed pair; servers without FTPS in the bench show "n/a" there.
+  const tlsPair = list.some((w) => w.tls) ? ensureTlsPair(work) : undefined;
 
   const startedAt = new Date().toISOString();
   let finished = false;
@@ -127,7 +131,7 @@ async function main() {
     machine,
     versions,
     servers: started.map(({ server }) => ({ name: server.name, label: server.label })),
-    workloads: list.map(({ id, title, unit, better, transfer }) => ({ id, title, unit, better, transfer: !!transfer })),
+    workloads: list.map(({ id, title, unit, better, transfer, tls }) => ({ id, title, unit, better, transfer: !!transfer, tls: !!tls })),
     derived: DERIVED.filter((d) => list.some((w) => w.id === d.from)),
     results,
     problems,
@@ -162,6 +166,7 @@ async function main() {
         pass: PASS,
         work,
         workers: server.name === 'wharf' ? workers : undefined,
+        tls: server.tls ? tlsPair : undefined,
       };
       index++;
       log(`starting ${server.label} on 127.0.0.1:${env.port}`);
@@ -179,7 +184,7 @@ async function main() {
         // rotate the order each repetition so no server always runs first
         for (let k = 0; k < started.length; k++) {
           const { server, env, handle } = started[(k + rep) % started.length];
-          if (w.unsupported?.includes(server.name)) {
+          if (w.unsupported?.includes(server.name) || (w.tls && !server.tls)) {
             results[w.id][server.name] ??= { samples: [], unsupported: true };
             continue;
           }

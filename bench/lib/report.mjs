@@ -1,7 +1,7 @@
 // Turns a run into a summary (medians and ratios), docs/benchmarks.md and an SVG chart.
 // Ratios are always "how many times better Wharf is": above 1.0 Wharf leads, whatever the
 // unit's direction (for times and memory the ratio is peer / Wharf).
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 export function median(xs) {
@@ -118,7 +118,7 @@ export function writeReport(run, docsDir, resultsRel) {
     md.push(`| ${r.title} | ${r.unit} ${dir} | ${cells.join(' | ')} | ${r.bestPeer ? label[r.bestPeer] : '–'} | ${r.ratio !== undefined ? `**${r.ratio.toFixed(2)}x**` : '–'} | ${r.ratioFtpSrv !== undefined ? `${r.ratioFtpSrv.toFixed(2)}x` : '–'} |`);
   }
   md.push('');
-  md.push('↑ higher is better, ↓ lower is better. "n/a": the server has no such command (vsftpd has no MLSD). "failed": every repetition failed (see the JSON for the error).');
+  md.push('↑ higher is better, ↓ lower is better. "n/a": the server has no such command (vsftpd has no MLSD), or the bench runs it without FTPS (FTPS rows). "failed": every repetition failed (see the JSON for the error).');
   md.push('');
   const leads = rows.filter((r) => r.ratio !== undefined && r.ratio >= 1).length;
   const counted = rows.filter((r) => r.ratio !== undefined).length;
@@ -126,6 +126,10 @@ export function writeReport(run, docsDir, resultsRel) {
   const behind = rows.filter((r) => r.ratio !== undefined && r.ratio < 1);
   if (behind.length) md.push(`Behind: ${behind.map((r) => `${r.title} (${r.ratio.toFixed(2)}x vs ${label[r.bestPeer]})`).join('; ')}.`);
   md.push('');
+  // A run without FTPS rows (e.g. --only plain rows) keeps the FTPS section an earlier run or
+  // a hand edit put there, instead of silently dropping those figures.
+  const carried = run.workloads.some((w) => w.tls) ? undefined : previousFtpsSection(path.join(docsDir, 'benchmarks.md'));
+  if (carried) md.push(carried, '');
   md.push('## Machine and versions');
   md.push('');
   md.push(`- CPU: ${run.machine.cpu}, **${run.machine.cores} cores** (clients, curl and the server share them: every server is measured under the same contention), ${run.machine.memoryGiB} GiB RAM, Linux ${run.machine.kernel}`);
@@ -137,6 +141,13 @@ export function writeReport(run, docsDir, resultsRel) {
   md.push(METHOD);
   writeFileSync(path.join(docsDir, 'benchmarks.md'), md.join('\n'));
   writeFileSync(path.join(docsDir, 'benchmarks.svg'), chartSvg(rows));
+}
+
+/** The `## FTPS` section of an existing benchmarks.md, up to the next `## ` heading. */
+function previousFtpsSection(file) {
+  if (!existsSync(file)) return undefined;
+  const m = /^## FTPS\n[\s\S]*?(?=^## )/m.exec(readFileSync(file, 'utf8'));
+  return m ? m[0].trimEnd() : undefined;
 }
 
 const METHOD = `## Method
@@ -164,6 +175,13 @@ Listings are timed from the command to the last byte. Memory is the PSS (proport
 server's whole process tree, so forking servers are not charged their shared pages once per child; RSS is
 in the JSON. CPU per GB is user+system time of the server's process tree (children reaped included)
 during the big RETR/STOR, read from /proc.
+
+**FTPS.** The FTPS rows are the same big RETR/STOR with curl \`--ssl-reqd -k\`: explicit \`AUTH TLS\`, then
+\`PBSZ 0\` + \`PROT P\`, so control and data are both encrypted; curl resumes the control connection's TLS
+session on the data connection. Every server that can offers FTPS beside plain FTP with one self-signed
+ECDSA P-256 certificate made at bench start (\`bench/.work/*/tls-*.pem\`): Wharf \`--tls-cert/--tls-key\`,
+pyftpdlib \`TLS_FTPHandler\` (pyOpenSSL), vsftpd \`ssl_enable=YES\` (its default \`require_ssl_reuse=YES\`).
+ProFTPD, Pure-FTPd and ftp-srv run without FTPS in the bench ("n/a").
 
 **Caveats.** The machine has 2 cores and the clients run on it too, so figures are relative, not
 absolute; the ratios are what to compare. pyftpdlib uses sendfile(2) for RETR; Node has no sendfile, so

@@ -78,12 +78,15 @@ async function started(name, child, port) {
   return { pid: child.pid, stop: stopper(child) };
 }
 
-/** @typedef {{ port: number, pasv: { min: number, max: number }, root: string, user: string, pass: string, work: string, workers?: number, tls?: boolean }} ServerEnv */
+/** @typedef {{ port: number, pasv: { min: number, max: number }, root: string, user: string, pass: string, work: string, workers?: number, tls?: { cert: string, key: string } }} ServerEnv */
+// A server with `tls: true` offers explicit FTPS (AUTH TLS, beside plain FTP) when env.tls is
+// set; the others show "n/a" in the FTPS rows.
 
 export const SERVERS = [
   {
     name: 'wharf',
     label: 'Wharf',
+    tls: true,
     available: () => existsSync(path.join(REPO, 'dist/src/cli/main.js')),
     version: () => {
       const v = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version;
@@ -101,6 +104,7 @@ export const SERVERS = [
       const args = [main, 'serve', env.root, '--host', '127.0.0.1', '--port', String(env.port), '--users-file', usersFile, '--write'];
       args.push('--pasv-ports', `${env.pasv.min}-${env.pasv.max}`, '--max-connections', '100000', '--max-connections-per-ip', '100000', '--log-level', 'error');
       if (env.workers && env.workers > 1) args.push('--workers', String(env.workers));
+      if (env.tls) args.push('--tls-cert', env.tls.cert, '--tls-key', env.tls.key);
       const child = launch('wharf', process.execPath, [...(env.nodeArgs ?? []), ...args], {}, true);
       return started('wharf', child, env.port);
     },
@@ -108,6 +112,7 @@ export const SERVERS = [
   {
     name: 'pyftpdlib',
     label: 'pyftpdlib',
+    tls: true, // servers/pyftpd.py lets curl's early data-connection handshake through
     available: () => existsSync('/usr/bin/python3') && spawnSync('/usr/bin/python3', ['-c', 'import pyftpdlib']).status === 0,
     version: () => pkgVersion('python3-pyftpdlib'),
     async start(env) {
@@ -119,6 +124,7 @@ export const SERVERS = [
         env.pass,
         String(env.pasv.min),
         String(env.pasv.max),
+        ...(env.tls ? [env.tls.cert, env.tls.key] : []),
       ], {}, true);
       return started('pyftpdlib', child, env.port);
     },
@@ -126,6 +132,7 @@ export const SERVERS = [
   {
     name: 'vsftpd',
     label: 'vsftpd',
+    tls: true,
     available: () => existsSync('/usr/sbin/vsftpd'),
     version: () => pkgVersion('vsftpd'),
     async start(env) {
@@ -157,6 +164,11 @@ export const SERVERS = [
           'idle_session_timeout=600',
           'data_connection_timeout=600',
           'accept_timeout=60',
+          // FTPS offered, not required (plain rows use the same daemon). require_ssl_reuse
+          // stays at its default YES: curl resumes the control session on data connections.
+          ...(env.tls
+            ? ['ssl_enable=YES', `rsa_cert_file=${env.tls.cert}`, `rsa_private_key_file=${env.tls.key}`, 'force_local_logins_ssl=NO', 'force_local_data_ssl=NO', 'ssl_tlsv1=YES']
+            : []),
           '',
         ].join('\n'),
       );

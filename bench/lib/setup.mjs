@@ -13,7 +13,8 @@ export const PEER_LIBS = path.join(UNPACKED, 'usr/lib/x86_64-linux-gnu');
 export const NODE_PEERS = path.join(PEERS_DIR, 'node');
 export const SYSTEM_USER = 'wharfbench';
 
-const APT_PACKAGES = ['vsftpd', 'python3-pyftpdlib', 'curl'];
+// python3-openssl: pyftpdlib's TLS_FTPHandler (the FTPS rows) needs pyOpenSSL.
+const APT_PACKAGES = ['vsftpd', 'python3-pyftpdlib', 'python3-openssl', 'curl', 'openssl'];
 // Unpacked with dpkg -x: they conflict with vsftpd as packages. ProFTPD needs a few libraries
 // that are not on a minimal Debian.
 const UNPACKED_PACKAGES = ['proftpd-core', 'pure-ftpd', 'libhiredis0.14', 'libmemcached11', 'libmemcachedutil2', 'libhashkit2', 'libpcre2-posix3', 'libsodium23'];
@@ -106,4 +107,20 @@ export function setupPeers() {
     }
   }
   return problems;
+}
+
+/**
+ * One self-signed certificate and key (ECDSA P-256, 30 days, CN=localhost) shared by every
+ * server's FTPS, made once per work folder. Readable by all: the C daemons may read it after
+ * dropping privileges.
+ */
+export function ensureTlsPair(work) {
+  const cert = path.join(work, 'tls-cert.pem');
+  const key = path.join(work, 'tls-key.pem');
+  if (!existsSync(cert) || !existsSync(key)) {
+    run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30', '-subj', '/CN=localhost', '-keyout', key, '-out', cert]);
+    chmodSync(cert, 0o644);
+    chmodSync(key, 0o644);
+  }
+  return { cert, key };
 }

@@ -8,6 +8,9 @@ import { treeCpuSeconds, treeMemoryMiB } from './procs.mjs';
 
 const LOAD = path.join(BENCH_DIR, 'clients/load.mjs');
 const GB = 1e9;
+// Explicit FTPS: AUTH TLS, then curl sends PBSZ 0 + PROT P, so the data connection is
+// encrypted too. -k: the bench certificate is self-signed and names localhost, not 127.0.0.1.
+const FTPS = ['--ssl-reqd', '-k'];
 
 /** Runs a job in the load-generator process; resolves with its JSON result. */
 function load(job, { onReady } = {}) {
@@ -59,7 +62,7 @@ function cleanUploads(root, prefix) {
 
 /**
  * @typedef {{ id: string, title: string, unit: string, better: 'higher'|'lower', transfer?: boolean,
- *   run(ctx: object): Promise<{ value: number, extra?: object }> }} Workload
+ *   tls?: boolean, run(ctx: object): Promise<{ value: number, extra?: object }> }} Workload
  */
 
 /** @param {{ quick: boolean, sizes: object }} opts @returns {Workload[]} */
@@ -96,6 +99,32 @@ export function workloads({ sizes }) {
         cleanUploads(ctx.root, 'up-big');
         const { seconds, cpu } = await cpuDuring(ctx, () => curl(['-T', path.join(ctx.root, 'big.bin'), url(ctx, 'up-big.bin')], 600));
         cleanUploads(ctx.root, 'up-big');
+        return { value: sizes.big / GB / seconds, extra: { seconds, cpuSecondsPerGB: cpu / (sizes.big / GB) } };
+      },
+    },
+    {
+      id: 'ftps_retr_big',
+      title: `FTPS RETR ${sizes.bigLabel}, one client (curl, AUTH TLS + PROT P)`,
+      unit: 'GB/s',
+      better: 'higher',
+      transfer: true,
+      tls: true,
+      async run(ctx) {
+        const { seconds, cpu } = await cpuDuring(ctx, () => curl([...FTPS, '-o', '/dev/null', url(ctx, 'big.bin')], 600));
+        return { value: sizes.big / GB / seconds, extra: { seconds, cpuSecondsPerGB: cpu / (sizes.big / GB) } };
+      },
+    },
+    {
+      id: 'ftps_stor_big',
+      title: `FTPS STOR ${sizes.bigLabel}, one client (curl, AUTH TLS + PROT P)`,
+      unit: 'GB/s',
+      better: 'higher',
+      transfer: true,
+      tls: true,
+      async run(ctx) {
+        cleanUploads(ctx.root, 'up-tls');
+        const { seconds, cpu } = await cpuDuring(ctx, () => curl([...FTPS, '-T', path.join(ctx.root, 'big.bin'), url(ctx, 'up-tls-big.bin')], 600));
+        cleanUploads(ctx.root, 'up-tls');
         return { value: sizes.big / GB / seconds, extra: { seconds, cpuSecondsPerGB: cpu / (sizes.big / GB) } };
       },
     },
@@ -197,4 +226,6 @@ export function workloads({ sizes }) {
 export const DERIVED = [
   { id: 'cpu_retr', from: 'retr_big', field: 'cpuSecondsPerGB', title: 'server CPU seconds per GB sent (RETR)', unit: 'CPU s/GB', better: 'lower' },
   { id: 'cpu_stor', from: 'stor_big', field: 'cpuSecondsPerGB', title: 'server CPU seconds per GB received (STOR)', unit: 'CPU s/GB', better: 'lower' },
+  { id: 'cpu_ftps_retr', from: 'ftps_retr_big', field: 'cpuSecondsPerGB', title: 'server CPU seconds per GB sent over FTPS (RETR)', unit: 'CPU s/GB', better: 'lower' },
+  { id: 'cpu_ftps_stor', from: 'ftps_stor_big', field: 'cpuSecondsPerGB', title: 'server CPU seconds per GB received over FTPS (STOR)', unit: 'CPU s/GB', better: 'lower' },
 ];
