@@ -207,7 +207,17 @@ export function secureSession(session: Session, ftps: FtpTls, implicit: boolean)
     session.pbszSet = true;
     session.protectData = true;
   }
-  session.secureDataSocket = (raw) => ftps.secureData(raw, session.ctx.settings.timeouts.dataConnectMs);
+  // One handshake per data socket: a passive endpoint may start it on arrival (PROT P) and
+  // the transfer then awaits the same promise.
+  const handshakes = new WeakMap<net.Socket, Promise<tls.TLSSocket>>();
+  session.secureDataSocket = (raw) => {
+    let handshake = handshakes.get(raw);
+    if (!handshake) {
+      handshake = ftps.secureData(raw, session.ctx.settings.timeouts.dataConnectMs);
+      handshakes.set(raw, handshake);
+    }
+    return handshake;
+  };
 }
 
 /**

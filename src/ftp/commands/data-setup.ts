@@ -17,6 +17,14 @@ async function openPassive(s: Session): Promise<PassiveEndpoint | undefined> {
         s.log.warn({ peer: address }, 'refused data connection from another host');
         s.ctx.events.emit('security:refused', { ip: address, reason: 'foreign-data-peer' });
       },
+      // PROT P: answer the data connection's TLS handshake as soon as it arrives. curl (7.88)
+      // sends its ClientHello right after connecting, before RETR/STOR, and does not read
+      // the control replies until the handshake moves, so waiting for the transfer command
+      // cost ~200 ms per transfer. The transfer awaits this same handshake (memoized per
+      // socket), so failures still surface there as 425.
+      onConnected: (socket) => {
+        if (s.protectData && s.secureDataSocket) s.secureDataSocket(socket).catch(() => undefined);
+      },
     });
     s.setDataEndpoint(endpoint);
     return endpoint;

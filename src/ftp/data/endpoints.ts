@@ -19,6 +19,8 @@ export interface DataEndpoint {
 export interface PassiveEndpointEvents {
   /** A connection from another host was dropped (passive port theft). */
   onForeignPeer?(address: string): void;
+  /** The control peer's data connection arrived (before any transfer command may have). */
+  onConnected?(socket: net.Socket): void;
 }
 
 /**
@@ -58,6 +60,7 @@ export class PassiveEndpoint implements DataEndpoint {
     }
     this.socket = socket;
     this.server.close();
+    this.events.onConnected?.(socket);
     for (const w of this.waiters.splice(0)) w.resolve(socket);
   }
 
