@@ -1,8 +1,6 @@
 import type * as net from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
-import { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
 import type { Session, TransferDirection, TransferState } from '../session.js';
 import { DataConnectionError } from './endpoints.js';
 import { replyForError } from '../error-replies.js';
@@ -107,20 +105,8 @@ async function closeGracefully(socket: Duplex): Promise<void> {
   const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
   timer.unref();
   if (socket.readable) socket.resume(); // drain anything the peer sends so its FIN is seen
-  if (canCloseOnFinish(socket)) {
-    // A plain download the peer never wrote to: once our FIN is handed to the kernel (every
-    // byte before it), closing the descriptor is clean (nothing unread, so no RST) and the
-    // socket is closed. Waiting for the peer's own FIN cost a client round trip per transfer.
-    await Promise.race([once(socket, 'finish').catch(() => undefined), closed]);
-    if (socket.bytesRead === 0) socket.destroy();
-  }
   await closed;
   clearTimeout(timer);
-}
-
-/** Plain TCP (TLS waits for the peer: close_notify both ways) that has received nothing. */
-function canCloseOnFinish(socket: Duplex): socket is net.Socket {
-  return socket instanceof Socket && !(socket instanceof TLSSocket) && socket.bytesRead === 0;
 }
 
 /** Streams `source` into the data socket, counting bytes, honouring backpressure. */
