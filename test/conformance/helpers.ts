@@ -1,19 +1,9 @@
 import * as net from 'node:net';
 import { once } from 'node:events';
 import { RawClient, connectData, readAll, type Reply } from '../helpers/raw.js';
-import { TEST_PASSWORD, TEST_USER, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 
-/** A raw control connection past the greeting, logged in as the test user unless told not to. */
-export async function rawSession(srv: TestServer, options: { login?: boolean; localAddress?: string; host?: string } = {}): Promise<RawClient> {
-  const c = await RawClient.connect(srv.port, options.host ?? srv.host, options.localAddress);
-  const greeting = await c.read();
-  if (greeting.code !== 220) throw new Error(`greeting was ${greeting.text}`);
-  if (options.login !== false) {
-    const r = await c.login(TEST_USER, TEST_PASSWORD);
-    if (r.code !== 230) throw new Error(`login answered ${r.text}`);
-  }
-  return c;
-}
+export { rawSession } from '../helpers/session.js';
 
 export interface DataResult {
   /** The preliminary reply (150/125), or the only reply when the command failed at once. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { Writable, Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
+import { rawSession } from '../helpers/session.js';
 import { startServer, tempDir, TEST_PASSWORD, TEST_USER, type TestServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/raw.js';
 import { ftplib } from '../helpers/pyftp.js';
@@ -54,13 +55,7 @@ function assertNoLeak(text: string, where: string): void {
   assert.ok(!/root:x?:0:0:/.test(text), `${where} leaked /etc/passwd: ${text.slice(0, 300)}`);
 }
 
-async function login(): Promise<RawClient> {
-  const c = await RawClient.connect(srv.port);
-  await c.read();
-  const r = await c.login(TEST_USER, TEST_PASSWORD);
-  assert.equal(r.code, 230);
-  return c;
-}
+const login = (): Promise<RawClient> => rawSession(srv);
 
 /** Everything a data socket received until it closed, however it closed (end, reset, destroy). */
 function collect(sock: Socket): Promise<Buffer> {

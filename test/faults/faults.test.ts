@@ -6,18 +6,13 @@ import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RawClient, readAll } from '../helpers/raw.js';
-import { startServer, TEST_PASSWORD, TEST_USER, type TestServer } from '../helpers/server.js';
+import { rawSession } from '../helpers/session.js';
+import { startServer, type TestServer } from '../helpers/server.js';
 import { countResources, settleTo } from './leak-check.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-async function loggedIn(srv: TestServer): Promise<RawClient> {
-  const c = await RawClient.connect(srv.port);
-  await c.read();
-  assert.equal((await c.login(TEST_USER, TEST_PASSWORD)).code, 230);
-  assert.equal((await c.send('TYPE I')).code, 200);
-  return c;
-}
+const loggedIn = (srv: TestServer): Promise<RawClient> => rawSession(srv, { binary: true });
 
 /** Runs a fault, then asserts sessions, passive listeners and descriptors are back to where they were. */
 async function withoutLeaks(srv: TestServer, fault: () => Promise<void>): Promise<void> {

@@ -5,17 +5,12 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RawClient } from '../helpers/raw.js';
-import { startServer, TEST_PASSWORD, TEST_USER, type TestServer } from '../helpers/server.js';
+import { rawSession } from '../helpers/session.js';
+import { startServer, type TestServer } from '../helpers/server.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-async function loggedIn(srv: TestServer): Promise<RawClient> {
-  const c = await RawClient.connect(srv.port);
-  await c.read();
-  assert.equal((await c.login(TEST_USER, TEST_PASSWORD)).code, 230);
-  assert.equal((await c.send('TYPE I')).code, 200);
-  return c;
-}
+const loggedIn = (srv: TestServer): Promise<RawClient> => rawSession(srv, { binary: true });
 
 /** Uploads `bytes` with `command` (STOR x, APPE x) and returns the final reply code. */
 async function put(c: RawClient, command: string, bytes: Buffer): Promise<number> {
