@@ -141,12 +141,7 @@ test('PROT P data connection: TLS handshake before or after the 150, close_notif
   try {
     const body = Buffer.alloc(300_000, 7);
     await writeFile(join(srv.root, 'data.bin'), body);
-    const c = await TlsRawClient.connect(srv.port);
-    await c.read();
-    await c.startTls();
-    await c.login();
-    await c.send('PBSZ 0');
-    await c.send('PROT P');
+    const c = await TlsRawClient.protectedSession(srv.port);
     await c.send('TYPE I');
     const session = c.tlsSession;
 

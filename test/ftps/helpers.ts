@@ -87,6 +87,17 @@ export class TlsRawClient {
     return this.read(timeoutMs);
   }
 
+  /** Connects, then AUTH TLS, login, PBSZ 0 and PROT P: ready for protected transfers. */
+  static async protectedSession(port: number): Promise<TlsRawClient> {
+    const c = await TlsRawClient.connect(port);
+    await c.read();
+    await c.startTls();
+    await c.login();
+    await c.send('PBSZ 0');
+    await c.send('PROT P');
+    return c;
+  }
+
   /** Sends AUTH TLS and, on 234, runs the TLS handshake on the control connection. */
   async startTls(options: tls.ConnectionOptions = {}): Promise<Reply> {
     const reply = await this.send('AUTH TLS');

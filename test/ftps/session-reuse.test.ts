@@ -46,12 +46,7 @@ test('a data connection with a fresh TLS session gets the exact 425 reply and th
   const srv = await startFtpsServer();
   try {
     await writeFile(join(srv.root, 'x.bin'), Buffer.alloc(1000, 1));
-    const c = await TlsRawClient.connect(srv.port);
-    await c.read();
-    await c.startTls();
-    await c.login();
-    await c.send('PBSZ 0');
-    await c.send('PROT P');
+    const c = await TlsRawClient.protectedSession(srv.port);
     const fresh = await c.openData({}); // no session offered: a full handshake
     const got = collect(fresh);
     const opening = await c.send('RETR x.bin');
@@ -79,12 +74,7 @@ test('a plaintext data connection under PROT P is refused with 425', async () =>
   const srv = await startFtpsServer({ timeouts: { dataConnectMs: 1500 } });
   try {
     await writeFile(join(srv.root, 'y.bin'), 'secret');
-    const c = await TlsRawClient.connect(srv.port);
-    await c.read();
-    await c.startTls();
-    await c.login();
-    await c.send('PBSZ 0');
-    await c.send('PROT P');
+    const c = await TlsRawClient.protectedSession(srv.port);
     const plain = await c.openData(false);
     const got = collect(plain);
     plain.write('GET / HTTP/1.0\r\n\r\n');

@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RawClient } from '../helpers/raw.js';
 import { startServer, TEST_PASSWORD, TEST_USER } from '../helpers/server.js';
+import { warnCapturingLogger } from '../helpers/logger.js';
 
 const ATTACKER = '127.0.0.2';
 
@@ -21,15 +22,7 @@ async function firstReply(port: number, localAddress: string): Promise<{ code: n
 
 test('brute force: an address is banned after N failures (421 and closed), others still log in, the ban expires', async () => {
   const lines: string[] = [];
-  const log = {
-    debug() {},
-    info() {},
-    warn: (o: object, m?: string) => void lines.push(`${m} ${JSON.stringify(o)}`),
-    error() {},
-    child() {
-      return log;
-    },
-  };
+  const log = warnCapturingLogger(lines);
   const srv = await startServer({ defender: { maxFailures: 3, banMs: 1500, maxFailuresPerSession: 0 }, logger: log });
   const bans: Array<{ ip: string; failures: number }> = [];
   srv.server.on('security:ban', (b) => bans.push(b));

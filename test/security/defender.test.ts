@@ -6,6 +6,7 @@ import { RateLimiter } from '../../src/core/policy/limits.js';
 import { WharfEvents } from '../../src/core/events.js';
 import { FLAGS, applyFlags, coerce, type FlagSpec } from '../../src/cli/flags.js';
 import type { WharfOptions } from '../../src/index.js';
+import { warnCapturingLogger } from '../helpers/logger.js';
 
 function clock(start = 1_000_000) {
   let t = start;
@@ -42,15 +43,7 @@ test('defender: bans an address at the threshold, emits security:ban once, logs 
   const bans: Array<{ ip: string; untilMs: number; failures: number }> = [];
   events.on('security:ban', (b) => bans.push(b));
   const lines: string[] = [];
-  const log = {
-    debug() {},
-    info() {},
-    warn: (o: object, m?: string) => void lines.push(`${m} ${JSON.stringify(o)}`),
-    error() {},
-    child() {
-      return log;
-    },
-  };
+  const log = warnCapturingLogger(lines);
   const d = new Defender({ maxFailures: 3, banMs: 60_000, now: c.now }, events, log);
   assert.equal(d.recordFailure('203.0.113.5', 'a').banned, false);
   assert.equal(d.recordFailure('203.0.113.5', 'b').banned, false);
