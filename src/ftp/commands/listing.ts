@@ -6,7 +6,7 @@ import type { FileStat } from '../../core/storage/types.js';
 import type { CommandSpec } from '../registry.js';
 import type { Session, TransferState } from '../session.js';
 import { runTransfer } from '../data/transfer.js';
-import { formatFacts, formatListLine, mlstFeatLine, parseListGlob, ALL_MLST_FACTS, type ListGlob } from '../listing.js';
+import { FactsFormatter, ListLineFormatter, formatFacts, mlstFeatLine, parseListGlob, ALL_MLST_FACTS, type ListGlob } from '../listing.js';
 
 const BATCH_BYTES = 64 * 1024;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -86,9 +86,11 @@ async function listing(s: Session, rawArg: string, kind: ListKind): Promise<void
   const now = Date.now();
   // NLST of a path names entries with that path (as `ls dir` would); `NLST` and `NLST .` do not.
   const prefix = glob ? glob.dirText : kind === 'NLST' && !/^\.?\/?$/.test(arg.trim()) ? arg.replace(/\/*$/, '/') : '';
+  const listLines = new ListLineFormatter(now);
+  const factLines = new FactsFormatter(s.mlstFacts, user.permissions);
   const lineFor = (entry: FileStat): string => {
-    if (kind === 'LIST') return formatListLine(entry, now);
-    if (kind === 'MLSD') return formatFacts(entry, s.mlstFacts, user.permissions);
+    if (kind === 'LIST') return listLines.line(entry);
+    if (kind === 'MLSD') return factLines.line(entry);
     return prefix + entry.name;
   };
   await runTransfer(s, {
@@ -99,9 +101,9 @@ async function listing(s: Session, rawArg: string, kind: ListKind): Promise<void
       const out = new LineBatcher(socket, state);
       if (target.type !== 'dir') {
         // LIST/NLST of a single file lists that file
-        await out.add(kind === 'NLST' ? arg : formatListLine({ ...target, name: arg.split('/').pop() || target.name }, now));
+        await out.add(kind === 'NLST' ? arg : listLines.line({ ...target, name: arg.split('/').pop() || target.name }));
       } else {
-        if (kind === 'MLSD') await out.add(formatFacts(target, s.mlstFacts, user.permissions, 'cdir', '.'));
+        if (kind === 'MLSD') await out.add(factLines.line(target, 'cdir', '.'));
         for await (const batch of s.storage!.listBatches(path)) {
           if (state.abortedBy) break;
           for (const entry of batch) {
@@ -147,18 +149,18 @@ async function statCommand(s: Session, arg: string): Promise<void> {
   const path = s.resolve(listArg);
   if (!s.storage!.can('list')) throw new WharfError('PERMISSION_DENIED', 'list');
   const st = await s.storage!.stat(path);
-  const now = Date.now();
+  const listLines = new ListLineFormatter();
   const lines = [`Status of ${path}:`];
   if (st.type === 'dir') {
     let count = 0;
     for await (const entry of s.storage!.list(path)) {
-      lines.push(formatListLine(entry, now));
+      lines.push(listLines.line(entry));
       if (++count >= 10_000) {
         lines.push('... listing truncated; use LIST');
         break;
       }
     }
-  } else lines.push(formatListLine({ ...st, name: listArg.split('/').pop() || st.name }, now));
+  } else lines.push(listLines.line({ ...st, name: listArg.split('/').pop() || st.name }));
   lines.push('End of status');
   s.reply(213, lines);
 }
