@@ -47,18 +47,13 @@ function buildModeString(t: string, mode: number): string {
   return out;
 }
 
-/** A small memo for one listing: bounded, because a listing may have 100 000 distinct keys. */
-class Memo<V> {
-  private map = new Map<number, V>();
-  get(key: number, make: (key: number) => V): V {
-    let v = this.map.get(key);
-    if (v === undefined) {
-      v = make(key);
-      if (this.map.size >= 4096) this.map.clear();
-      this.map.set(key, v);
-    }
-    return v;
-  }
+/** Memo size bound: a listing may have 100 000 distinct dates, and a Map that large is slower than recomputing. */
+const MEMO_MAX = 4096;
+
+function remember(map: Map<number, string>, key: number, value: string): string {
+  if (map.size >= MEMO_MAX) map.clear();
+  map.set(key, value);
+  return value;
 }
 
 /** `ls -l` date column: time for the last six months, else the year (UTC). */
@@ -76,7 +71,7 @@ function lsDate(mtime: Date, now: number): string {
  * is decided on the exact age and two entries of one minute may fall either side of it.
  */
 export class ListLineFormatter {
-  private dates = new Memo<string>();
+  private readonly dates = new Map<number, string>();
 
   constructor(private readonly now = Date.now()) {}
 
@@ -84,9 +79,10 @@ export class ListLineFormatter {
   line(entry: FileStat): string {
     const ms = entry.mtime.getTime();
     const age = this.now - ms;
-    const recent = age < SIX_MONTHS_MS && age > -SIX_MONTHS_MS;
     const minute = Math.floor(ms / 60_000);
-    const date = Number.isFinite(minute) ? this.dates.get(recent ? minute * 2 + 1 : minute * 2, () => lsDate(entry.mtime, this.now)) : lsDate(entry.mtime, this.now);
+    // An invalid date gives a NaN key: Map matches NaN to NaN, and every invalid date formats alike.
+    const key = age < SIX_MONTHS_MS && age > -SIX_MONTHS_MS ? minute * 2 + 1 : minute * 2;
+    const date = this.dates.get(key) ?? remember(this.dates, key, lsDate(entry.mtime, this.now));
     const name = entry.type === 'symlink' && entry.linkTarget !== undefined ? `${entry.name} -> ${entry.linkTarget}` : entry.name;
     return `${modeString(entry.type, entry.mode)} ${padStart(String(entry.nlink ?? 1), 4)} ftp      ftp      ${padStart(String(entry.size), 12)} ${date} ${name}`;
   }
@@ -141,7 +137,7 @@ export class FactsFormatter {
   private readonly unixMode: boolean;
   /** `perm=...;` per TYPE_INDEX, or '' when the fact is off. */
   private readonly perms: string[];
-  private stamps = new Memo<string>();
+  private readonly stamps = new Map<number, string>();
 
   constructor(facts: ReadonlySet<string>, can: ReadonlySet<Permission>) {
     this.type = facts.has('type');
@@ -164,9 +160,8 @@ export class FactsFormatter {
     if (this.type) out += `type=${typeOverride ?? (type === 'dir' ? 'dir' : type === 'file' ? 'file' : type === 'symlink' ? 'OS.unix=symlink' : 'OS.unix=special')};`;
     if (this.size && type !== 'dir') out += `size=${effective.size};`;
     if (this.modify) {
-      const ms = effective.mtime.getTime();
-      const second = Math.floor(ms / 1000);
-      out += `modify=${Number.isFinite(second) ? this.stamps.get(second, () => ftpTimestamp(effective.mtime)) : ftpTimestamp(effective.mtime)};`;
+      const second = Math.floor(effective.mtime.getTime() / 1000);
+      out += `modify=${this.stamps.get(second) ?? remember(this.stamps, second, ftpTimestamp(effective.mtime))};`;
     }
     out += this.perms[TYPE_INDEX[type] ?? 3]!;
     if (this.unique && entry.unique) out += `unique=${entry.unique};`;

@@ -5,6 +5,8 @@ import {
   openSync,
   closeSync,
   realpathSync,
+  opendirSync,
+  type Dir,
   mkdirSync,
   rmdirSync,
   unlinkSync,
@@ -25,6 +27,7 @@ import { decodeBytes, encodeBytes } from '../bytes.js';
 import { baseName, parentOf, splitVirtual } from '../vpath.js';
 import { FileSource } from './file-source.js';
 import { FdWriter } from './file-sink.js';
+import { lstatEntry } from './listing-lstat.js';
 import type { EntryType, FileStat, ReadOptions, StorageBackend, UploadSink, WriteOptions } from './types.js';
 
 const ONE_MIB = 1024 * 1024;
@@ -207,9 +210,9 @@ export class LocalStorage implements StorageBackend {
    */
   async *listBatches(vpath: string): AsyncIterable<FileStat[]> {
     const disk = await this.contained(vpath);
-    let dir: import('node:fs').Dir;
+    let dir: Dir;
     try {
-      dir = await fsp.opendir(disk, { encoding: 'latin1', bufferSize: 32 });
+      dir = opendirSync(disk, { encoding: 'latin1', bufferSize: 32 });
     } catch (err) {
       throw fromFsError(err, 'list');
     }
@@ -229,7 +232,7 @@ export class LocalStorage implements StorageBackend {
           const nameIsAscii = !NON_ASCII.test(rawName);
           const name = nameIsAscii ? rawName : decodeBytes(Buffer.from(rawName, 'latin1'));
           const full: string | Buffer = dirIsAscii && nameIsAscii ? dirText + rawName : Buffer.from(dirText + rawName, 'latin1');
-          const entry = this.statEntry(full, name);
+          const entry = lstatEntry(full, name); // undefined: vanished since readdir
           if (!entry) continue;
           if (entry.type === 'symlink') await this.describeLink(typeof full === 'string' ? Buffer.from(full, 'latin1') : full, entry);
           batch.push(entry);
@@ -240,20 +243,12 @@ export class LocalStorage implements StorageBackend {
     } catch (err) {
       throw fromFsError(err, 'list');
     } finally {
-      await dir.close().catch(() => undefined);
+      try {
+        dir.closeSync();
+      } catch {
+        // closing a directory handle cannot lose data
+      }
     }
-  }
-
-  /** lstat of one entry; undefined when it vanished between readdir and lstat. */
-  private statEntry(full: string | Buffer, name: string): FileStat | undefined {
-    let st;
-    try {
-      st = lstatSync(full, { throwIfNoEntry: false });
-    } catch {
-      return undefined; // unreadable entry: skipped, as a vanished one
-    }
-    if (!st) return undefined;
-    return toFileStat(name, st);
   }
 
   private async describeLink(full: Buffer, entry: FileStat): Promise<void> {

@@ -1,5 +1,4 @@
 import type { Duplex } from 'node:stream';
-import { once } from 'node:events';
 import { encodeBytes } from '../../core/bytes.js';
 import { WharfError, isWharfError } from '../../core/errors.js';
 import type { FileStat } from '../../core/storage/types.js';
@@ -9,7 +8,25 @@ import { runTransfer } from '../data/transfer.js';
 import { FactsFormatter, ListLineFormatter, formatFacts, mlstFeatLine, parseListGlob, ALL_MLST_FACTS, type ListGlob } from '../listing.js';
 
 const BATCH_BYTES = 64 * 1024;
+/** At the end of each storage batch, send what is pending once it is this big (see flushSome). */
+const EARLY_BYTES = 16 * 1024;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Resolves on 'drain', rejects on 'close'; either way both listeners are removed (a long listing waits many times). */
+function drained(socket: Duplex): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      socket.off('close', onClose);
+      resolve();
+    };
+    const onClose = () => {
+      socket.off('drain', onDrain);
+      reject(new Error('data connection closed'));
+    };
+    socket.once('drain', onDrain);
+    socket.once('close', onClose);
+  });
+}
 
 /** Writes lines in ~64 KiB batches, waiting for drain: a 100 000-entry listing stays small in memory. */
 class LineBatcher {
@@ -28,6 +45,15 @@ class LineBatcher {
     return this.size >= BATCH_BYTES ? this.flush() : undefined;
   }
 
+  /**
+   * Sends what is pending when there is a fair amount: called between storage batches so
+   * the first lines leave within a few hundred entries and the client reads them while the
+   * rest is being stat'ed (on a multi-core machine the two then work at the same time).
+   */
+  flushSome(): Promise<void> | undefined {
+    return this.size >= EARLY_BYTES ? this.flush() : undefined;
+  }
+
   async flush(): Promise<void> {
     if (this.parts.length === 0) return;
     const chunk = encodeBytes(this.parts.join(''));
@@ -35,9 +61,8 @@ class LineBatcher {
     this.size = 0;
     this.state.bytes += chunk.length;
     if (this.socket.destroyed) throw new Error('data connection closed');
-    if (!this.socket.write(chunk)) {
-      await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close').then(() => Promise.reject(new Error('data connection closed')))]);
-    } else await yieldToEventLoop(); // the kernel took it at once: still let other sessions run
+    if (!this.socket.write(chunk)) await drained(this.socket);
+    else await yieldToEventLoop(); // the kernel took it at once: still let other sessions run
   }
 }
 
@@ -111,6 +136,8 @@ async function listing(s: Session, rawArg: string, kind: ListKind): Promise<void
             const sent = out.add(lineFor(entry));
             if (sent) await sent;
           }
+          const sent = out.flushSome();
+          if (sent) await sent;
         }
       }
       await out.flush();
