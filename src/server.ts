@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { WharfEvents } from './core/events.js';
 import { silentLogger, type Logger } from './core/logger.js';
 import { ALL_PERMISSIONS, READ_ONLY_PERMISSIONS } from './core/permissions.js';
-import { LocalStorage } from './core/storage/local.js';
+import { LocalStorageCache } from './core/storage/local-cache.js';
 import type { StorageBackend } from './core/storage/types.js';
 import type { Authenticator, Credentials, User } from './core/users/types.js';
 import { StaticUsers, type UserRecord } from './core/users/static.js';
@@ -186,7 +186,8 @@ export class WharfServer {
     this.events.on('security:ban', ({ ip }) => {
       for (const s of this.sessions) if (s.remoteIp === ip && !s.loggedIn) void s.end(421, 'Too many failed logins from your address; try again later');
     });
-    const storageFor = options.storage ?? ((user: User) => user.storage ?? new LocalStorage(user.home));
+    const localStorages = new LocalStorageCache();
+    const storageFor = options.storage ?? ((user: User) => user.storage ?? localStorages.get(user.home));
     const specs: ListenerOptions[] = options.listeners?.length
       ? [...options.listeners]
       : [{ ...(options.host !== undefined ? { host: options.host } : {}), port: options.port ?? DEFAULT_PORT }];

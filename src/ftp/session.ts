@@ -1,6 +1,6 @@
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { randomBytes } from 'node:crypto';
+import { nextSessionId } from './session-id.js';
 import type { User } from '../core/users/types.js';
 import { GuardedStorage } from '../core/storage/guards/permissions.js';
 import { resolveVirtual } from '../core/vpath.js';
@@ -40,6 +40,8 @@ const MAX_REPLY_BACKLOG = 256 * 1024;
 const LAST_REPLY_WAIT_MS = 2000;
 
 export const DEFAULT_MLST_FACTS = ['type', 'size', 'modify', 'perm', 'unique', 'unix.mode'] as const;
+/** Shared by every session until OPTS MLST replaces it (it is never changed in place). */
+const DEFAULT_MLST_FACT_SET: ReadonlySet<string> = new Set<string>(DEFAULT_MLST_FACTS);
 
 /**
  * One control connection: its login, working directory, transfer parameters, its single
@@ -47,11 +49,11 @@ export const DEFAULT_MLST_FACTS = ['type', 'size', 'modify', 'perm', 'unique', '
  * endpoint, transfer, timers) and releases them all in `destroy()`, whatever the path.
  */
 export class Session {
-  readonly id = randomBytes(6).toString('hex');
+  readonly id = nextSessionId();
   readonly remoteIp: string;
   readonly localIp: string;
   readonly openedAt = Date.now();
-  readonly log: Logger;
+  private logger: Logger | undefined;
 
   socket: net.Socket | Duplex;
   user: User | undefined;
@@ -62,7 +64,7 @@ export class Session {
   restOffset = 0;
   renameFrom: string | undefined;
   epsvAll = false;
-  mlstFacts = new Set<string>(DEFAULT_MLST_FACTS);
+  mlstFacts: ReadonlySet<string> = DEFAULT_MLST_FACT_SET;
   utf8 = true;
   clientName: string | undefined;
   /** HASH algorithm chosen with OPTS HASH (commands/hash.ts). */
@@ -104,9 +106,14 @@ export class Session {
     this.localIp = plainAddress(socket.localAddress);
     this.framer = new LineFramer(ctx.settings.maxLineLength);
     this.commandRate = new RateLimiter(ctx.settings.limits.maxCommandsPerSecond);
-    this.log = ctx.log.child({ session: this.id, ip: this.remoteIp });
     this.attach(socket);
     this.armIdleTimer();
+  }
+
+  /** This connection's logger (session id and IP bound), made on first use: most sessions never log. */
+  get log(): Logger {
+    this.logger ??= this.ctx.log.child({ session: this.id, ip: this.remoteIp });
+    return this.logger;
   }
 
   get info(): SessionInfo {
