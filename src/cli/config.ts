@@ -242,7 +242,7 @@ export function loadConfigFile(path: string): ConfigLayer {
 // ---------------------------------------------------------------- the environment layer
 
 /** Variables that are not flags but are understood. */
-export const EXTRA_ENV = { WHARF_CONFIG: 'config file to read (like --config)', WHARF_ROOT: 'the shared folder (like DIR)' } as const;
+export const EXTRA_ENV = { WHARF_CONFIG: 'config file to read (like --config)', WHARF_ROOT: 'the shared folder (like DIR)', WHARF_NATIVE: '`off` turns the zero-copy (sendfile/splice) path off' } as const;
 
 /**
  * Reads WHARF_* variables. Empty values count as unset. Repeatable flags take a

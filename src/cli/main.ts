@@ -9,9 +9,11 @@ import { FLAGS, coerce, flagHelp, type FlagSpec } from './flags.js';
 import { envLayer, flagValue, loadConfigFile, mergeLayers, type ConfigLayer, type FlagValue } from './config.js';
 import { createLogger } from '../core/logger-pino.js';
 import { startOperations } from './operate.js';
+import { nativeIo } from '../core/native.js';
 import { checkConfig } from './check-config.js';
 import { usersCommand } from './users-cmd.js';
 import { readPassword } from './prompt.js';
+import { keepYoungGenerationSmall } from './v8-memory.js';
 import { isFirstProcess, shouldSupervise, superviseWorkers } from './workers.js';
 import { prepareSelfSignedForWorkers, reloadTlsOnSignal, tlsBanner } from './certs.js';
 
@@ -95,6 +97,7 @@ async function serve(argv: string[]): Promise<void> {
     process.stdout.write(serveHelp());
     return;
   }
+  keepYoungGenerationSmall(); // an idle server that was busy gives its young-generation pages back (see v8-memory.ts)
   const { options, level } = parsed;
   const root = options.root!;
   if (!existsSync(root) || !statSync(root).isDirectory()) fail(`${root} is not a folder`);
@@ -145,6 +148,7 @@ async function serve(argv: string[]): Promise<void> {
       (anonymous && users.length === 0 && !options.usersFile ? `  Sharing read-only to anonymous users: anyone who can reach this port can download these files.\n` : '') +
       operations.banner.map((line) => `  ${line}\n`).join('') +
       tlsBanner(server).map((line) => `  ${line}\n`).join('') +
+      `  ${nativeIo ? 'plain transfers: zero-copy (sendfile/splice)' : 'plain transfers: JavaScript path (native fast path not built or WHARF_NATIVE=off)'}\n` +
       `  Press Ctrl+C to stop.\n`,
   );
   process.on('SIGHUP', () => operations.reopen());

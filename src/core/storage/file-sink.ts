@@ -1,11 +1,14 @@
 import * as net from 'node:net';
-import { createWriteStream, writev, writevSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, writev, writevSync, type WriteStream } from 'node:fs';
 import { fromFsError } from '../errors.js';
+import { nativeIo, plainSocketFd, errnoError } from '../native.js';
 
 /** Stop reading the socket while this much waits for the disk; resume below half. */
 const HIGH_WATER = 8 * 1024 * 1024;
 /** Batches up to this size are written synchronously (see flush). */
 const SYNC_WRITE_LIMIT = 128 * 1024;
+/** Most bytes one splice call may store before other sessions get a turn. */
+const SPLICE_SLICE = 8 * 1024 * 1024;
 /** writev accepts at most IOV_MAX (1024 on Linux) buffers per call. */
 const MAX_IOV = 1024;
 
@@ -60,6 +63,11 @@ export class FdWriter {
       let settled = false;
 
       const cleanup = () => {
+        if (pipe) {
+          closeSync(pipe[0]);
+          closeSync(pipe[1]);
+          pipe = undefined;
+        }
         socket.off('data', onData);
         socket.off('end', onEnd);
         socket.off('close', onClose);
@@ -108,12 +116,43 @@ export class FdWriter {
           flush();
         });
       };
+      // splice(2) needs a plain socket and a known offset (it refuses O_APPEND files).
+      const socketFd = nativeIo && this.position !== null ? plainSocketFd(socket) : undefined;
+      let pipe: [number, number] | undefined;
+      /**
+       * The native fast path: libuv's read of this chunk says the socket has data; whatever
+       * else already waits moves socket -> pipe -> file inside the kernel, without a copy
+       * through JavaScript. Only when nothing is queued or buffered, so bytes stay in order.
+       */
+      const spliceWaiting = () => {
+        if (!nativeIo || socketFd === undefined || writing || queued > 0 || settled || socket.readableLength > 0 || this.position === null) return;
+        if (!pipe) {
+          const created = nativeIo.pipe();
+          if (typeof created === 'number') return; // out of descriptors: the JavaScript path carries on
+          pipe = created;
+        }
+        const n = nativeIo.spliceToFile(socketFd, pipe[0], pipe[1], this.fd, this.position, SPLICE_SLICE);
+        if (n > 0) {
+          this.position += n;
+          onBytes(n);
+        } else if (n <= -nativeIo.FILE_ERROR_BASE) {
+          socket.destroy();
+          settle(fromFsError(errnoError(-(-n - nativeIo.FILE_ERROR_BASE), 'write'), 'write'));
+        } else if (n < 0 && n !== -11) {
+          // The peer's reset was consumed here, so libuv would next see only an end of
+          // stream: record it as the failure it is, or a cut-off upload would look complete.
+          failure ??= errnoError(n, 'read');
+          socket.destroy();
+          maybeDone();
+        }
+      };
       const onData = (chunk: Buffer) => {
         onBytes(chunk.length);
         queue.push(chunk);
         queued += chunk.length;
         if (queued >= HIGH_WATER) socket.pause(); // the disk is behind: let TCP push back
         if (!writing) flush(); // otherwise the chunk joins the next writev
+        spliceWaiting();
       };
       const onEnd = () => {
         ended = true;

@@ -1,0 +1,156 @@
+/*
+ * Wharf's optional native fast path: zero-copy bodies for plain (unencrypted) transfers.
+ *
+ *   sendfile(socketFd, fileFd, offset, count)  -> bytes sent, or -errno
+ *   pipe()                                     -> [readFd, writeFd], or -errno
+ *   spliceToFile(socketFd, pipeRead, pipeWrite, fileFd, offset, max)
+ *                                              -> bytes stored, or -errno (socket side)
+ *                                                 or -(FILE_ERROR_BASE + errno) (file side)
+ *
+ * Node has no sendfile(2)/splice(2); without them every byte of a download is copied from
+ * the page cache into a JavaScript buffer and back into the kernel, and every byte of an
+ * upload the other way round. Both calls only move what the non-blocking socket allows
+ * right now and return: the caller (src/core/native.ts) owns waiting, ordering and errors,
+ * so the event loop is never blocked for longer than `count`/`max` bytes take to copy.
+ *
+ * The N-API declarations are written out instead of including node_api.h, so building needs
+ * only a C compiler, not Node's headers. The signatures are Node-API's stable ABI (v1).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+typedef struct napi_env__ *napi_env;
+typedef struct napi_value__ *napi_value;
+typedef struct napi_callback_info__ *napi_callback_info;
+typedef int napi_status; /* 0 is napi_ok */
+typedef napi_value (*napi_callback)(napi_env env, napi_callback_info info);
+extern napi_status napi_get_cb_info(napi_env, napi_callback_info, size_t *, napi_value *, napi_value *, void **);
+extern napi_status napi_get_value_int32(napi_env, napi_value, int32_t *);
+extern napi_status napi_get_value_int64(napi_env, napi_value, int64_t *);
+extern napi_status napi_create_double(napi_env, double, napi_value *);
+extern napi_status napi_create_function(napi_env, const char *, size_t, napi_callback, void *, napi_value *);
+extern napi_status napi_set_named_property(napi_env, napi_value, const char *, napi_value);
+extern napi_status napi_create_array_with_length(napi_env, size_t, napi_value *);
+extern napi_status napi_set_element(napi_env, napi_value, uint32_t, napi_value);
+
+#define FILE_ERROR_BASE 100000
+#define PIPE_SIZE (1 << 20)
+#define MAX_SENDFILE_CHUNK 0x7ffff000
+
+/* Four integer arguments: two descriptors and two 64-bit counts. Returns 0 when they are valid. */
+static int read_args(napi_env env, napi_callback_info info, int32_t *fd_a, int32_t *fd_b, int64_t *x, int64_t *y) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != 0 || argc < 4) return -1;
+  if (napi_get_value_int32(env, argv[0], fd_a) != 0 || napi_get_value_int32(env, argv[1], fd_b) != 0) return -1;
+  if (napi_get_value_int64(env, argv[2], x) != 0 || napi_get_value_int64(env, argv[3], y) != 0) return -1;
+  if (*fd_a < 0 || *fd_b < 0 || *x < 0 || *y < 0) return -1;
+  return 0;
+}
+
+static napi_value number(napi_env env, double value) {
+  napi_value result = NULL;
+  napi_create_double(env, value, &result);
+  return result;
+}
+
+static napi_value js_sendfile(napi_env env, napi_callback_info info) {
+  int32_t socket_fd, file_fd;
+  int64_t offset, count;
+  if (read_args(env, info, &socket_fd, &file_fd, &offset, &count) != 0) return number(env, -EINVAL);
+  off_t position = (off_t)offset;
+  int64_t total = 0;
+  while (total < count) {
+    int64_t left = count - total;
+    ssize_t n = sendfile(socket_fd, file_fd, &position, left > MAX_SENDFILE_CHUNK ? MAX_SENDFILE_CHUNK : (size_t)left);
+    if (n > 0) {
+      total += n;
+      continue;
+    }
+    if (n == 0) break; /* end of file */
+    if (errno == EINTR) continue;
+    /* Bytes already sent are reported first; the error (or EAGAIN) shows again on the next call. */
+    if (total > 0) break;
+    return number(env, -errno);
+  }
+  return number(env, (double)total);
+}
+
+/* pipe() -> [readFd, writeFd] (non-blocking, close-on-exec, 1 MiB when allowed), or -errno. One per upload. */
+static napi_value js_pipe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return number(env, -errno);
+  (void)fcntl(fds[1], F_SETPIPE_SZ, PIPE_SIZE); /* best effort: the default 64 KiB also works */
+  napi_value pair = NULL;
+  if (napi_create_array_with_length(env, 2, &pair) != 0 ||
+      napi_set_element(env, pair, 0, number(env, fds[0])) != 0 ||
+      napi_set_element(env, pair, 1, number(env, fds[1])) != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return number(env, -ENOMEM);
+  }
+  return pair;
+}
+
+/*
+ * spliceToFile(socketFd, pipeRead, pipeWrite, fileFd, offset, max): socket -> pipe -> file, no
+ * copy through user space. The pipe is empty on return unless a file error is returned (the
+ * upload has failed then, and its pipe is closed with it).
+ */
+static napi_value js_splice_to_file(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  int32_t socket_fd, pipe_read, pipe_write, file_fd;
+  int64_t offset, max;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != 0 || argc < 6 ||
+      napi_get_value_int32(env, argv[0], &socket_fd) != 0 || napi_get_value_int32(env, argv[1], &pipe_read) != 0 ||
+      napi_get_value_int32(env, argv[2], &pipe_write) != 0 || napi_get_value_int32(env, argv[3], &file_fd) != 0 ||
+      napi_get_value_int64(env, argv[4], &offset) != 0 || napi_get_value_int64(env, argv[5], &max) != 0 ||
+      socket_fd < 0 || pipe_read < 0 || pipe_write < 0 || file_fd < 0 || offset < 0 || max < 0)
+    return number(env, -EINVAL);
+  loff_t position = (loff_t)offset;
+  int64_t total = 0;
+  while (total < max) {
+    int64_t want = max - total > PIPE_SIZE ? PIPE_SIZE : max - total;
+    ssize_t n = splice(socket_fd, NULL, pipe_write, NULL, (size_t)want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n == 0) break; /* the peer finished sending: libuv reports the end as usual */
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      if (total > 0) break; /* the error shows again on the next call */
+      return number(env, -errno);
+    }
+    ssize_t left = n;
+    while (left > 0) {
+      ssize_t k = splice(pipe_read, NULL, file_fd, &position, (size_t)left, SPLICE_F_MOVE);
+      if (k > 0) {
+        left -= k;
+        continue;
+      }
+      if (k < 0 && errno == EINTR) continue;
+      return number(env, -(double)(FILE_ERROR_BASE + (k == 0 ? EIO : errno)));
+    }
+    total += n;
+  }
+  return number(env, (double)total);
+}
+
+static void export_function(napi_env env, napi_value exports, const char *name, size_t length, napi_callback cb) {
+  napi_value fn;
+  if (napi_create_function(env, name, length, cb, NULL, &fn) == 0) napi_set_named_property(env, exports, name, fn);
+}
+
+__attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports) {
+  export_function(env, exports, "sendfile", 8, js_sendfile);
+  export_function(env, exports, "pipe", 4, js_pipe);
+  export_function(env, exports, "spliceToFile", 12, js_splice_to_file);
+  napi_value base = number(env, FILE_ERROR_BASE);
+  napi_set_named_property(env, exports, "FILE_ERROR_BASE", base);
+  return exports;
+}

@@ -1,0 +1,76 @@
+import { createRequire } from 'node:module';
+import { getSystemErrorName } from 'node:util';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+
+/**
+ * The optional native fast path (native/wharf.c, built by scripts/build-native.mjs): sendfile(2)
+ * for downloads and splice(2) for uploads on plain data connections. Without it every byte
+ * crosses into JavaScript and back; with it the kernel moves pages directly. Absent (no C
+ * compiler at build time, not Linux, or WHARF_NATIVE=off) Wharf uses the JavaScript path.
+ */
+export interface NativeIo {
+  /** Sends up to `count` bytes of `fileFd` from `offset`: bytes sent (0 at end of file) or -errno (-EAGAIN: socket full). */
+  sendfile(socketFd: number, fileFd: number, offset: number, count: number): number;
+  /** A non-blocking pipe for one upload's spliceToFile calls: [readFd, writeFd], or -errno. */
+  pipe(): [number, number] | number;
+  /**
+   * Moves up to `max` waiting bytes from the socket through the pipe into the file at
+   * `offset`: bytes stored (0 when nothing waits or the peer finished), -errno for a socket
+   * failure, or -(FILE_ERROR_BASE + errno) for a file failure.
+   */
+  spliceToFile(socketFd: number, pipeRead: number, pipeWrite: number, fileFd: number, offset: number, max: number): number;
+  readonly FILE_ERROR_BASE: number;
+}
+
+export const EAGAIN = 11;
+
+function load(): NativeIo | undefined {
+  if (process.env.WHARF_NATIVE === 'off' || process.platform !== 'linux') return undefined;
+  try {
+    const io = createRequire(import.meta.url)('../../native/wharf.node') as Partial<NativeIo>;
+    if (typeof io.sendfile !== 'function' || typeof io.pipe !== 'function' || typeof io.spliceToFile !== 'function' || typeof io.FILE_ERROR_BASE !== 'number') return undefined;
+    return io as NativeIo;
+  } catch {
+    return undefined; // not built: the JavaScript path serves every transfer
+  }
+}
+
+/** The native fast path, when it was built and is enabled. */
+export const nativeIo: NativeIo | undefined = load();
+
+interface HandleWithFd {
+  fd?: unknown;
+}
+
+/**
+ * The descriptor of a plain TCP socket that nothing else is writing to, or undefined (TLS
+ * sockets encrypt in user space, so their bytes must pass through JavaScript).
+ */
+export function plainSocketFd(socket: net.Socket): number | undefined {
+  if (socket instanceof tls.TLSSocket || socket.destroyed || socket.writableLength > 0) return undefined;
+  const fd = (socket as unknown as { _handle?: HandleWithFd | null })._handle?.fd;
+  return typeof fd === 'number' && Number.isInteger(fd) && fd > 2 ? fd : undefined;
+}
+
+/** Socket errors mean the data connection broke (426); anything else is the file's fault (451). */
+const SOCKET_ERRNOS = new Set(['EPIPE', 'ECONNRESET', 'ENOTCONN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ECONNABORTED']);
+
+/** An Error shaped like Node's own fs/net errors, from a negative errno returned by the addon. */
+export function errnoError(negativeErrno: number, syscall: string): NodeJS.ErrnoException {
+  let code: string;
+  try {
+    code = getSystemErrorName(negativeErrno);
+  } catch {
+    code = 'EIO';
+  }
+  const err: NodeJS.ErrnoException = new Error(`${syscall} failed: ${code}`);
+  err.code = code;
+  err.errno = negativeErrno;
+  err.syscall = syscall;
+  return err;
+}
+
+export function isSocketErrno(code: string | undefined): boolean {
+  return code !== undefined && SOCKET_ERRNOS.has(code);
+}
