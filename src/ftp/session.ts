@@ -89,6 +89,8 @@ export class Session {
   private running = false;
   private busy: Promise<void> | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** The live idleTimer is the logged-in idle timeout (not the absolute login timeout). */
+  private idleTimerIsIdle = false;
   private closed = false;
   private ending = false;
   /** Meters commands against the flood limit (limits.maxCommandsPerSecond). */
@@ -297,7 +299,8 @@ export class Session {
           this.reply(500, 'Command line too long');
           continue;
         }
-        const spec = this.lookup(decodeBytes(bytes)).spec;
+        const found = this.lookup(decodeBytes(bytes));
+        const spec = found.spec;
         if (this.busy && !spec?.duringTransfer) {
           await this.busy; // later commands wait for the transfer; ABOR/STAT/NOOP/QUIT do not
           continue;
@@ -307,14 +310,14 @@ export class Session {
           this.socket.resume();
         }
         if (spec?.transfer) {
-          const job = this.execute(bytes).finally(() => {
+          const job = this.execute(bytes, found).finally(() => {
             if (this.busy === job) this.busy = undefined;
             this.armIdleTimer();
           });
           this.busy = job;
           this.disarmIdleTimer();
         } else {
-          await this.execute(bytes);
+          await this.execute(bytes, found);
         }
       }
     } finally {
@@ -333,9 +336,8 @@ export class Session {
   }
 
   /** The generic checks from the table, then the handler. Never throws. */
-  private async execute(bytes: Buffer): Promise<void> {
-    const line = decodeBytes(bytes);
-    const { spec, verb, arg, hasArg } = this.lookup(line);
+  private async execute(bytes: Buffer, found = this.lookup(decodeBytes(bytes))): Promise<void> {
+    const { spec, verb, arg, hasArg } = found;
     if (!this.busy) this.armIdleTimer();
     this.log.debug({ cmd: verb, arg: verb === 'PASS' ? '****' : arg }, 'command');
     if (!spec) {
@@ -358,8 +360,14 @@ export class Session {
   // ---- timers --------------------------------------------------------------------------
 
   private armIdleTimer(): void {
-    clearTimeout(this.idleTimer);
-    if (this.closed || this.busy) return;
+    if (this.closed || this.busy) return this.disarmIdleTimer();
+    // Logged in, the same timeout restarts on every command: re-arm the live timer rather
+    // than clearing it and allocating a new one per command.
+    if (this.user && this.idleTimer && this.idleTimerIsIdle) {
+      this.idleTimer.refresh();
+      return;
+    }
+    this.disarmIdleTimer();
     const { loginMs, idleMs } = this.ctx.settings.timeouts;
     if ((this.user ? idleMs : loginMs) <= 0) return;
     // The login timeout counts from the connection, not the last command: commands (NOOP,
@@ -369,6 +377,7 @@ export class Session {
       void this.end(421, this.user ? 'Idle timeout, closing control connection' : 'Login timeout, closing control connection', 'timeout');
     }, ms);
     this.idleTimer.unref();
+    this.idleTimerIsIdle = this.user !== undefined;
   }
 
   private disarmIdleTimer(): void {

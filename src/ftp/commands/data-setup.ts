@@ -2,10 +2,11 @@ import * as net from 'node:net';
 import type { CommandSpec } from '../registry.js';
 import type { Session } from '../session.js';
 import { ActiveEndpoint, PassiveEndpoint } from '../data/endpoints.js';
-import { isIPv6, isUnspecifiedAddress, parseEprtArg, parsePortArg, pasvTuple, sameHost } from '../data/address.js';
+import { isUnspecifiedAddress, parseEprtArg, parsePortArg, pasvTuple, sameHost } from '../data/address.js';
 
+/** localIp is already plain (a mapped `::ffff:a.b.c.d` became `a.b.c.d`): a colon means IPv6. */
 function controlIsIPv6(s: Session): boolean {
-  return isIPv6(s.localIp);
+  return s.localIp.includes(':');
 }
 
 async function openPassive(s: Session): Promise<PassiveEndpoint | undefined> {
@@ -119,8 +120,8 @@ export const dataSetupCommands: CommandSpec[] = [
       if (controlIsIPv6(s)) return s.reply(522, 'PASV is IPv4 only on an IPv6 connection; use EPSV (2)');
       const endpoint = await openPassive(s);
       if (!endpoint) return;
-      const announced = s.ctx.settings.passiveAddress ?? s.localIp;
-      s.reply(227, `Entering Passive Mode (${pasvTuple(net.isIPv4(announced) ? announced : s.localIp, endpoint.port)})`);
+      const announced = s.ctx.settings.passiveAddress;
+      s.reply(227, `Entering Passive Mode (${pasvTuple(announced !== undefined && net.isIPv4(announced) ? announced : s.localIp, endpoint.port)})`);
     },
   },
   {
