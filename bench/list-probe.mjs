@@ -2,7 +2,7 @@
 // runs so that machine noise hits every variant alike. Each variant is a Wharf build (a path
 // to its cli/main.js, e.g. a copy of an older dist/) or a peer started as the bench does.
 //   node bench/list-probe.mjs [--size quick|full] [--verb LIST|MLSD] [--reps 5] [--lists 20]
-//        [--wharf path/to/main.js,...] [--peer pureftpd]
+//        [--wharf path/to/main.js,...] [--peer pureftpd] [--path many] [--peer-path /abs/many] [--min-lines 1000]
 // Prints, per variant: median wall ms per listing (PASV to end of data and 226, as the bench
 // client measures it) and server CPU ms per listing (utime+stime from /proc).
 import * as path from 'node:path';
@@ -22,6 +22,11 @@ const reps = Number(opt('reps', '5'));
 const lists = Number(opt('lists', '20'));
 const mains = opt('wharf', path.join(BENCH_DIR, '../dist/src/cli/main.js')).split(',');
 const peer = opt('peer', undefined);
+const dirPath = opt('path', 'many');
+const minLines = Number(opt('min-lines', '1000'));
+// Peers that log in as the bench's system user start in its home (the quick root, whatever
+// --size says): give them the absolute path of the folder to list the same entries.
+const peerPath = opt('peer-path', undefined);
 const work = path.join(BENCH_DIR, '.work', size);
 const root = path.join(work, 'root');
 const pass = 'Bench-pass-1';
@@ -59,22 +64,22 @@ try {
   }
   if (peer) {
     const env = { port: 21700 + i, pasv: { min: 46000 + i * 1000, max: 46999 + i * 1000 }, root, user: SYSTEM_USER, pass, work };
-    variants.push({ name: peer, port: env.port, handle: await SERVERS.find((s) => s.name === peer).start(env) });
+    variants.push({ name: peer, port: env.port, path: peerPath, handle: await SERVERS.find((s) => s.name === peer).start(env) });
   }
   const res = Object.fromEntries(variants.map((v) => [v.name, { wall: [], cpu: [] }]));
   for (let rep = 0; rep < reps; rep++) {
     for (const v of rep % 2 ? [...variants].reverse() : variants) {
       const c = await FtpClient.connect({ port: v.port });
       await c.login(SYSTEM_USER, pass);
-      await c.listing(verb, 'many'); // warm: page cache, JIT
+      await c.listing(verb, v.path ?? dirPath); // warm: page cache, JIT
       await sleep(100);
       const c0 = treeCpuSeconds(v.handle.pid);
       const walls = [];
       for (let k = 0; k < lists; k++) {
         const t0 = process.hrtime.bigint();
-        const lines = await c.listing(verb, 'many');
+        const lines = await c.listing(verb, v.path ?? dirPath);
         walls.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        if (lines < 1000) throw new Error(`${v.name}: ${verb} gave ${lines} lines`);
+        if (lines < minLines) throw new Error(`${v.name}: ${verb} gave ${lines} lines`);
         v.lines = lines;
       }
       await sleep(150);

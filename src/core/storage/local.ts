@@ -6,6 +6,7 @@ import {
   closeSync,
   realpathSync,
   opendirSync,
+  readlinkSync,
   type Dir,
   mkdirSync,
   rmdirSync,
@@ -251,12 +252,13 @@ export class LocalStorage implements StorageBackend {
     }
   }
 
+  /** Synchronous, like the other metadata calls: three thread-pool round trips per link made link-heavy folders list slowly. */
   private async describeLink(full: Buffer, entry: FileStat): Promise<void> {
     try {
-      entry.linkTarget = decodeBytes((await fsp.readlink(full, { encoding: 'buffer' })) as Buffer);
-      const real = (await fsp.realpath(full, { encoding: 'buffer' })) as Buffer;
+      entry.linkTarget = decodeBytes(readlinkSync(full, { encoding: 'buffer' }));
+      const real = realpathSync.native(full, { encoding: 'buffer' });
       if (!(await this.within(real))) return; // never reveal metadata of what lies outside
-      const st = await fsp.stat(full);
+      const st = statSync(full);
       entry.target = { type: typeOf(st), size: st.size, mtime: st.mtime, mode: st.mode & 0o7777 };
     } catch {
       // dangling link: shown as a link without a target
