@@ -8,18 +8,8 @@ import { WharfMetrics, type MetricsSource } from '../core/metrics.js';
  * authentication, and metrics reveal traffic volumes and client behaviour.
  */
 
-export interface AdminAddress {
-  host: string;
-  port: number;
-}
-
-/** Parses `HOST:PORT`, `[v6]:PORT` or `:PORT` (loopback); throws saying what was expected. */
-export function parseHostPort(value: string): AdminAddress {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]*)):(\d{1,5})$/.exec(value.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new Error(`expected HOST:PORT (e.g. 127.0.0.1:9021 or [::1]:9021), got "${value}"`);
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
-}
+export { parseHostPort, type AdminAddress } from './host-port.js';
+import type { AdminAddress } from './host-port.js';
 
 /** What /healthz and /metrics read from the FTP server. */
 export interface AdminSource extends MetricsSource {

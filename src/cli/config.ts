@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import { parse as parseToml, TomlError } from 'smol-toml';
+import { createRequire } from 'node:module';
+import type * as SmolToml from 'smol-toml';
 import { DEFAULT_PORT, type ListenerOptions, type WharfOptions } from '../server.js';
 import { parsePortRange } from '../ftp/data/ports.js';
 import { FLAGS, applyFlags, coerce, configKey, envName, type FlagSpec } from './flags.js';
@@ -141,13 +142,20 @@ function validateApply(spec: FlagSpec, value: FlagValue): void {
 
 // ---------------------------------------------------------------- the file layer
 
+/** smol-toml, loaded the first time a config file is read (most servers run from flags alone). */
+let toml: typeof SmolToml | undefined;
+function loadToml(): typeof SmolToml {
+  toml ??= createRequire(import.meta.url)('smol-toml') as typeof SmolToml;
+  return toml;
+}
+
 /** Parses and validates a config file's text. `baseDir` anchors relative paths. */
 export function parseConfigText(text: string, source: string, baseDir: string): ConfigLayer {
   let doc: Record<string, unknown>;
   try {
-    doc = parseToml(text) as Record<string, unknown>;
+    doc = loadToml().parse(text) as Record<string, unknown>;
   } catch (err) {
-    if (err instanceof TomlError) {
+    if (err instanceof loadToml().TomlError) {
       const message = err.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
       throw new ConfigError(source, undefined, `invalid TOML: ${message}`, err.line, err.column);
     }

@@ -2,7 +2,7 @@ import type { WharfOptions } from '../server.js';
 import type { UserRecord } from '../core/users/static.js';
 import * as nodePath from 'node:path';
 import { parsePortRange } from '../ftp/data/ports.js';
-import { parseHostPort } from '../admin/server.js';
+import { parseHostPort } from '../admin/host-port.js';
 import { parseAddressEntry } from '../core/policy/cidr.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { WharfServer } from '../server.js';
 import type { Logger } from '../core/logger.js';
-import { XferLog } from '../core/xferlog.js';
-import { parseHostPort, startAdminServer } from '../admin/server.js';
+import type { XferLog } from '../core/xferlog.js';
+import { parseHostPort } from '../admin/host-port.js';
 import { flagValue, type FlagValue } from './config.js';
 import type { FlagSpec } from './flags.js';
 
@@ -20,6 +20,8 @@ export async function startOperations(server: WharfServer, values: ReadonlyMap<F
   let xferlog: XferLog | undefined;
   const xferPath = flagValue(values, 'xferlog');
   if (typeof xferPath === 'string') {
+    // Loaded only when configured: a plain server does not carry what it does not use.
+    const { XferLog } = await import('../core/xferlog.js');
     xferlog = new XferLog(xferPath, server.events);
     closers.push(() => xferlog!.close());
     banner.push(`transfers logged to ${xferPath} (xferlog format)`);
@@ -27,6 +29,7 @@ export async function startOperations(server: WharfServer, values: ReadonlyMap<F
   const admin = flagValue(values, 'admin-listen');
   if (typeof admin === 'string') {
     try {
+      const { startAdminServer } = await import('../admin/server.js'); // node:http, only when asked for
       const started = await startAdminServer(server, parseHostPort(admin));
       closers.push(() => started.close());
       const host = started.address.host.includes(':') ? `[${started.address.host}]` : started.address.host;
