@@ -128,6 +128,7 @@ async function main() {
     reps,
     sizes,
     wharfWorkers: workers,
+    wharfNative: existsSync(path.join(REPO, 'dist/native/wharf.node')) && process.env.WHARF_NATIVE !== 'off',
     machine,
     versions,
     servers: started.map(({ server }) => ({ name: server.name, label: server.label })),

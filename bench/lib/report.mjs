@@ -134,7 +134,7 @@ export function writeReport(run, docsDir, resultsRel) {
   md.push('');
   md.push(`- CPU: ${run.machine.cpu}, **${run.machine.cores} cores** (clients, curl and the server share them: every server is measured under the same contention), ${run.machine.memoryGiB} GiB RAM, Linux ${run.machine.kernel}`);
   md.push(`- Node ${run.machine.node}; ${run.machine.curl}`);
-  for (const n of names) md.push(`- ${label[n]}: ${run.versions[n]}${n === 'wharf' ? ` (\`--workers ${run.wharfWorkers}\`)` : ''}`);
+  for (const n of names) md.push(`- ${label[n]}: ${run.versions[n]}${n === 'wharf' ? ` (\`--workers ${run.wharfWorkers}\`${run.wharfNative === undefined ? '' : run.wharfNative ? ', native fast path' : ', JavaScript path (native module not built)'})` : ''}`);
   if (run.problems?.length) md.push(`- Problems during setup: ${run.problems.join('; ')}`);
   md.push(`- Raw data: [${path.basename(resultsRel)}](${resultsRel.split(path.sep).join('/')})`);
   md.push('');
@@ -184,6 +184,9 @@ pyftpdlib \`TLS_FTPHandler\` (pyOpenSSL), vsftpd \`ssl_enable=YES\` (its default
 ProFTPD, Pure-FTPd and ftp-srv run without FTPS in the bench ("n/a").
 
 **Caveats.** The machine has 2 cores and the clients run on it too, so figures are relative, not
-absolute; the ratios are what to compare. pyftpdlib uses sendfile(2) for RETR; Node has no sendfile, so
-Wharf reads into large buffers and writes them to the socket.
+absolute; the ratios are what to compare. pyftpdlib, vsftpd and ProFTPD use sendfile(2) for RETR; Node has
+none, so Wharf's plain transfers go through its small native module (\`native/wharf.c\`: sendfile for RETR,
+splice socket → pipe → file for STOR; built with the system C compiler, see docs/deployment.md). The run
+records whether it was loaded (\`wharfNative\` in the JSON); without it Wharf reads into large buffers and
+writes them to the socket. FTPS bodies are encrypted in user space either way.
 `;
