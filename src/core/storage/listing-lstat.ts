@@ -62,6 +62,8 @@ function viaStats(path: string | Buffer, name: string): FileStat | undefined {
 }
 
 function rawBinding(): RawFsBinding | undefined {
+  // With --pending-deprecation, process.binding() prints a deprecation warning: not worth it.
+  if (process.execArgv.includes('--pending-deprecation') || /(^|\s)--pending-deprecation\b/.test(process.env.NODE_OPTIONS ?? '') || process.env.NODE_PENDING_DEPRECATION === '1') return undefined;
   try {
     const binding = (process as unknown as { binding(name: string): Partial<RawFsBinding> }).binding('fs');
     return typeof binding.lstat === 'function' ? (binding as RawFsBinding) : undefined;
