@@ -64,8 +64,8 @@ function toFileStat(name: string, st: Stats): FileStat {
     name,
     type: typeOf(st),
     size: st.size,
-    // Not st.mtime: Node builds that Date lazily by redefining the property, which turns each
-    // Stats object into a slow dictionary (about 1 us per entry of a listing). Node rounds too.
+    // The same Date as st.mtime (Node rounds mtimeMs too), without reading that accessor,
+    // which redefines the property and turns the Stats object into a slow dictionary.
     mtime: new Date(Math.round(st.mtimeMs)),
     mode: st.mode & 0o7777,
     nlink: st.nlink,
