@@ -3,6 +3,7 @@
  *
  *   sendfile(socketFd, fileFd, offset, count)  -> bytes sent, or -errno
  *   pipe()                                     -> [readFd, writeFd], or -errno
+ *   trimMemory()                               -> 1 if memory went back to the system
  *   spliceToFile(socketFd, pipeRead, pipeWrite, fileFd, offset, max)
  *                                              -> bytes stored, or -errno (socket side)
  *                                                 or -(FILE_ERROR_BASE + errno) (file side)
@@ -23,6 +24,9 @@
 #include <stdint.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 typedef struct napi_env__ *napi_env;
 typedef struct napi_value__ *napi_value;
@@ -141,6 +145,19 @@ static napi_value js_splice_to_file(napi_env env, napi_callback_info info) {
   return number(env, (double)total);
 }
 
+/*
+ * glibc keeps freed heap memory (OpenSSL's buffers after FTPS transfers, for instance: tens of
+ * MiB) for reuse instead of returning it; an idle server should give it back.
+ */
+static napi_value js_trim_memory(napi_env env, napi_callback_info info) {
+  (void)info;
+#ifdef __GLIBC__
+  return number(env, malloc_trim(0));
+#else
+  return number(env, 0);
+#endif
+}
+
 static void export_function(napi_env env, napi_value exports, const char *name, size_t length, napi_callback cb) {
   napi_value fn;
   if (napi_create_function(env, name, length, cb, NULL, &fn) == 0) napi_set_named_property(env, exports, name, fn);
@@ -149,6 +166,7 @@ static void export_function(napi_env env, napi_value exports, const char *name, 
 __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   export_function(env, exports, "sendfile", 8, js_sendfile);
   export_function(env, exports, "pipe", 4, js_pipe);
+  export_function(env, exports, "trimMemory", 10, js_trim_memory);
   export_function(env, exports, "spliceToFile", 12, js_splice_to_file);
   napi_value base = number(env, FILE_ERROR_BASE);
   napi_set_named_property(env, exports, "FILE_ERROR_BASE", base);

@@ -13,7 +13,7 @@ import { nativeIo } from '../core/native.js';
 import { checkConfig } from './check-config.js';
 import { usersCommand } from './users-cmd.js';
 import { readPassword } from './prompt.js';
-import { keepYoungGenerationSmall } from './v8-memory.js';
+import { keepYoungGenerationSmall, collectGarbageWhenIdle } from './v8-memory.js';
 import { isFirstProcess, shouldSupervise, superviseWorkers } from './workers.js';
 import { prepareSelfSignedForWorkers, reloadTlsOnSignal, tlsBanner } from './certs.js';
 
@@ -98,6 +98,7 @@ async function serve(argv: string[]): Promise<void> {
     return;
   }
   keepYoungGenerationSmall(); // an idle server that was busy gives its young-generation pages back (see v8-memory.ts)
+  collectGarbageWhenIdle();
   const { options, level } = parsed;
   const root = options.root!;
   if (!existsSync(root) || !statSync(root).isDirectory()) fail(`${root} is not a folder`);

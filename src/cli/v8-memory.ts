@@ -1,4 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { setIdleCollector } from '../core/idle-memory.js';
 
 /**
  * `wharf serve` keeps V8's young generation at its start-up size (1 MiB semi-spaces) instead
@@ -20,4 +22,24 @@ export function keepYoungGenerationSmall(execArgv: readonly string[] = process.e
   if (own) return false;
   setFlagsFromString('--semi-space-growth-factor=1');
   return true;
+}
+
+/**
+ * `wharf serve` collects garbage once transfers have stopped for two seconds (see
+ * core/idle-memory.ts): without it an idle server keeps finished transfers' Buffers, and
+ * the C memory behind them, until some later allocation triggers a collection. Measured
+ * after FTPS transfers: PSS swung between 35 and 57 MiB depending on when V8 last collected.
+ * V8 offers the collector only with --expose-gc; set at run time, it is picked up by a new
+ * context. A full collection of an idle server's small heap takes a few milliseconds.
+ */
+export function collectGarbageWhenIdle(): boolean {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    if (typeof gc !== 'function') return false;
+    setIdleCollector(() => (gc as () => void)());
+    return true;
+  } catch {
+    return false; // a runtime without the flag: memory is still released, only later
+  }
 }

@@ -20,6 +20,8 @@ export interface NativeIo {
    * failure, or -(FILE_ERROR_BASE + errno) for a file failure.
    */
   spliceToFile(socketFd: number, pipeRead: number, pipeWrite: number, fileFd: number, offset: number, max: number): number;
+  /** Returns freed C heap memory to the system (glibc malloc_trim); 1 when some went back. */
+  trimMemory(): number;
   readonly FILE_ERROR_BASE: number;
 }
 
@@ -29,7 +31,7 @@ function load(): NativeIo | undefined {
   if (process.env.WHARF_NATIVE === 'off' || process.platform !== 'linux') return undefined;
   try {
     const io = createRequire(import.meta.url)('../../native/wharf.node') as Partial<NativeIo>;
-    if (typeof io.sendfile !== 'function' || typeof io.pipe !== 'function' || typeof io.spliceToFile !== 'function' || typeof io.FILE_ERROR_BASE !== 'number') return undefined;
+    if (typeof io.sendfile !== 'function' || typeof io.pipe !== 'function' || typeof io.spliceToFile !== 'function' || typeof io.trimMemory !== 'function' || typeof io.FILE_ERROR_BASE !== 'number') return undefined;
     return io as NativeIo;
   } catch {
     return undefined; // not built: the JavaScript path serves every transfer
@@ -74,3 +76,4 @@ export function errnoError(negativeErrno: number, syscall: string): NodeJS.Errno
 export function isSocketErrno(code: string | undefined): boolean {
   return code !== undefined && SOCKET_ERRNOS.has(code);
 }
+

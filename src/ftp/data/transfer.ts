@@ -6,6 +6,7 @@ import { DataConnectionError } from './endpoints.js';
 import { replyForError } from '../error-replies.js';
 import { fromFsError } from '../../core/errors.js';
 import { FileSource } from '../../core/storage/file-source.js';
+import { releaseMemorySoon } from '../../core/idle-memory.js';
 
 const CLOSE_GRACE_MS = 10_000;
 
@@ -86,6 +87,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     endpoint.close();
     if (session.transfer === state) session.transfer = undefined;
     await plan.finish?.(ok, state);
+    releaseMemorySoon();
   }
   return { ok, bytes: state.bytes, durationMs: Date.now() - startedAt };
 }
