@@ -7,6 +7,8 @@ import { nativeIo, plainSocketFd, errnoError } from '../native.js';
 const HIGH_WATER = 8 * 1024 * 1024;
 /** Batches up to this size are written synchronously (see flush). */
 const SYNC_WRITE_LIMIT = 128 * 1024;
+/** The size of libuv's reads from a socket. */
+const LIBUV_READ_SIZE = 64 * 1024;
 /** Most bytes one splice call may store before other sessions get a turn. */
 const SPLICE_SLICE = 8 * 1024 * 1024;
 /** writev accepts at most IOV_MAX (1024 on Linux) buffers per call. */
@@ -124,7 +126,10 @@ export class FdWriter {
        * else already waits moves socket -> pipe -> file inside the kernel, without a copy
        * through JavaScript. Only when nothing is queued or buffered, so bytes stay in order.
        */
-      const spliceWaiting = () => {
+      const spliceWaiting = (lastRead: number) => {
+        // libuv reads up to 64 KiB at a time: a shorter read emptied the socket, so nothing waits
+        // (a 4 KB upload never pays for a pipe).
+        if (lastRead < LIBUV_READ_SIZE && !pipe) return;
         if (!nativeIo || socketFd === undefined || writing || queued > 0 || settled || socket.readableLength > 0 || this.position === null) return;
         if (!pipe) {
           const created = nativeIo.pipe();
@@ -152,7 +157,7 @@ export class FdWriter {
         queued += chunk.length;
         if (queued >= HIGH_WATER) socket.pause(); // the disk is behind: let TCP push back
         if (!writing) flush(); // otherwise the chunk joins the next writev
-        spliceWaiting();
+        spliceWaiting(chunk.length);
       };
       const onEnd = () => {
         ended = true;

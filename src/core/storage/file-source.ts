@@ -241,7 +241,10 @@ export class FileSource extends Readable {
         if (socket.destroyed) return finish(new Error('data connection closed by peer'));
         let budget = SENDFILE_SLICE;
         for (;;) {
-          const n = io.sendfile(socketFd, this.fd, this.position, budget);
+          // The size at open is what 150 announced: stop there without one more call to see EOF.
+          const left = this.size - this.position;
+          if (left <= 0) return finish();
+          const n = io.sendfile(socketFd, this.fd, this.position, Math.min(budget, left));
           if (n > 0) {
             this.position += n;
             onBytes(n);
