@@ -207,7 +207,8 @@ export function workloads({ sizes }) {
         const baseline = treeMemoryMiB(ctx.pid);
         let measured;
         await load(
-          { kind: 'idle', port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.idle, timeoutSec: 300 },
+          // A server that has not logged everyone in by then never will (vsftpd stalls at a few hundred).
+          { kind: 'idle', port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.idle, timeoutSec: sizes.idle <= 200 ? 60 : 300 },
           {
             onReady: async () => {
               await settle(1000);
