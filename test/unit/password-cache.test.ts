@@ -29,3 +29,18 @@ test('a wrong password is neither shared with the right one nor cached', async (
   assert.equal(cache.has('alice', 'looking-glass', stored), false);
   assert.equal(await verifyWithCache(cache, 'alice', 'looking-glass', stored), false);
 });
+
+test('an entry expires a TTL after its last use, each use extends it, and a changed hash never matches', async () => {
+  const cache = new VerifiedCredentialsCache(150);
+  const stored = await hashPassword('wonderland', 10);
+  cache.add('alice', 'wonderland', stored);
+  for (let i = 0; i < 4; i++) {
+    await new Promise((r) => setTimeout(r, 80)); // 320 ms in all: past the TTL counted from the add
+    assert.equal(cache.has('alice', 'wonderland', stored), true, `use ${i} within the TTL of the previous one`);
+  }
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal(cache.has('alice', 'wonderland', stored), false, 'unused for longer than the TTL');
+  cache.add('alice', 'wonderland', stored);
+  const rehashed = await hashPassword('wonderland', 10);
+  assert.equal(cache.has('alice', 'wonderland', rehashed), false, 'a new stored hash (password changed) needs a real verification');
+});
