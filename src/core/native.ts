@@ -59,7 +59,7 @@ export function plainSocketFd(socket: net.Socket): number | undefined {
 const SOCKET_ERRNOS = new Set(['EPIPE', 'ECONNRESET', 'ENOTCONN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ECONNABORTED']);
 
 /** An Error shaped like Node's own fs/net errors, from a negative errno returned by the addon. */
-export function errnoError(negativeErrno: number, syscall: string): NodeJS.ErrnoException {
+function errnoError(negativeErrno: number, syscall: string): NodeJS.ErrnoException {
   let code: string;
   try {
     code = getSystemErrorName(negativeErrno);
@@ -73,7 +73,19 @@ export function errnoError(negativeErrno: number, syscall: string): NodeJS.Errno
   return err;
 }
 
-export function isSocketErrno(code: string | undefined): boolean {
-  return code !== undefined && SOCKET_ERRNOS.has(code);
+/**
+ * The error a negative sendfile result stands for. sendfile cannot say which side failed, so
+ * the errno decides: a broken connection is a failed 'write' (426), anything else a failed
+ * 'read' of the file (a storage error).
+ */
+export function sendfileError(result: number): NodeJS.ErrnoException {
+  const err = errnoError(result, 'read');
+  if (err.code !== undefined && SOCKET_ERRNOS.has(err.code)) err.syscall = 'write';
+  return err;
 }
 
+/** The error a negative spliceToFile result stands for, and whether the file (not the socket) failed. */
+export function spliceError(io: NativeIo, result: number): { error: NodeJS.ErrnoException; fileSide: boolean } {
+  const fileSide = result <= -io.FILE_ERROR_BASE;
+  return fileSide ? { error: errnoError(result + io.FILE_ERROR_BASE, 'write'), fileSide } : { error: errnoError(result, 'read'), fileSide };
+}

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import { closeSync, createWriteStream, writev, writevSync, type WriteStream } from 'node:fs';
 import { fromFsError } from '../errors.js';
-import { nativeIo, plainSocketFd, errnoError } from '../native.js';
+import { nativeIo, plainSocketFd, spliceError } from '../native.js';
 
 /** Stop reading the socket while this much waits for the disk; resume below half. */
 const HIGH_WATER = 8 * 1024 * 1024;
@@ -137,19 +137,18 @@ export class FdWriter {
           pipe = created;
         }
         const n = nativeIo.spliceToFile(socketFd, pipe[0], pipe[1], this.fd, this.position, SPLICE_SLICE);
-        if (n > 0) {
+        if (n >= 0) {
           this.position += n;
-          onBytes(n);
-        } else if (n <= -nativeIo.FILE_ERROR_BASE) {
-          socket.destroy();
-          settle(fromFsError(errnoError(-(-n - nativeIo.FILE_ERROR_BASE), 'write'), 'write'));
-        } else if (n < 0 && n !== -11) {
-          // The peer's reset was consumed here, so libuv would next see only an end of
-          // stream: record it as the failure it is, or a cut-off upload would look complete.
-          failure ??= errnoError(n, 'read');
-          socket.destroy();
-          maybeDone();
+          if (n > 0) onBytes(n);
+          return;
         }
+        const { error, fileSide } = spliceError(nativeIo, n);
+        socket.destroy();
+        if (fileSide) return settle(fromFsError(error, 'write'));
+        // The peer's reset was consumed here, so libuv would next see only an end of
+        // stream: record it as the failure it is, or a cut-off upload would look complete.
+        failure ??= error;
+        maybeDone();
       };
       const onData = (chunk: Buffer) => {
         onBytes(chunk.length);

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { read as readCb, readSync, closeSync } from 'node:fs';
-import { nativeIo, plainSocketFd, errnoError, isSocketErrno, EAGAIN, type NativeIo } from '../native.js';
+import { nativeIo, plainSocketFd, sendfileError, EAGAIN, type NativeIo } from '../native.js';
 
 const CHUNK = 1024 * 1024;
 /** Buffers in the send pool: one being read into while the others are with the kernel. */
@@ -254,8 +254,7 @@ export class FileSource extends Readable {
           }
           if (n === 0) return finish(); // end of file
           if (n === -EAGAIN) return waitForRoom();
-          const code = errnoError(n, 'sendfile').code;
-          return finish(errnoError(n, isSocketErrno(code) ? 'write' : 'read'));
+          return finish(sendfileError(n));
         }
       };
       send();
