@@ -75,6 +75,13 @@ export function workloads({ sizes }) {
     const cpu = treeCpuSeconds(ctx.pid) - before;
     return { seconds, cpu };
   };
+  /** One curl run on the big file; `upload` names the uploaded file (removed before and after). */
+  const bigTransfer = async (ctx, curlArgs, upload) => {
+    if (upload) cleanUploads(ctx.root, upload);
+    const { seconds, cpu } = await cpuDuring(ctx, () => curl(curlArgs, 600));
+    if (upload) cleanUploads(ctx.root, upload);
+    return { value: sizes.big / GB / seconds, extra: { seconds, cpuSecondsPerGB: cpu / (sizes.big / GB) } };
+  };
   return [
     {
       id: 'retr_big',
@@ -84,8 +91,7 @@ export function workloads({ sizes }) {
       transfer: true,
       cpuId: 'cpu_retr',
       async run(ctx) {
-        const { seconds, cpu } = await cpuDuring(ctx, () => curl(['-o', '/dev/null', url(ctx, 'big.bin')], 600));
-        return { value: sizes.big / GB / seconds, extra: { seconds, cpuSecondsPerGB: cpu / (sizes.big / GB) } };
+        return bigTransfer(ctx, ['-o', '/dev/null', url(ctx, 'big.bin')]);
       },
     },
     {
@@ -96,10 +102,7 @@ export function workloads({ sizes }) {
       transfer: true,
       cpuId: 'cpu_stor',
       async run(ctx) {
-        cleanUploads(ctx.root, 'up-big');
-        const { seconds, cpu } = await cpuDuring(ctx, () => curl(['-T', path.join(ctx.root, 'big.bin'), url(ctx, 'up-big.bin')], 600));
-        cleanUploads(ctx.root, 'up-big');
-        return { value: sizes.big / GB / seconds, extra: { seconds, cpuSecondsPerGB: cpu / (sizes.big / GB) } };
+        return bigTransfer(ctx, ['-T', path.join(ctx.root, 'big.bin'), url(ctx, 'up-big.bin')], 'up-big');
       },
     },
     {
@@ -110,8 +113,7 @@ export function workloads({ sizes }) {
       transfer: true,
       tls: true,
       async run(ctx) {
-        const { seconds, cpu } = await cpuDuring(ctx, () => curl([...FTPS, '-o', '/dev/null', url(ctx, 'big.bin')], 600));
-        return { value: sizes.big / GB / seconds, extra: { seconds, cpuSecondsPerGB: cpu / (sizes.big / GB) } };
+        return bigTransfer(ctx, [...FTPS, '-o', '/dev/null', url(ctx, 'big.bin')]);
       },
     },
     {
@@ -122,10 +124,7 @@ export function workloads({ sizes }) {
       transfer: true,
       tls: true,
       async run(ctx) {
-        cleanUploads(ctx.root, 'up-tls');
-        const { seconds, cpu } = await cpuDuring(ctx, () => curl([...FTPS, '-T', path.join(ctx.root, 'big.bin'), url(ctx, 'up-tls-big.bin')], 600));
-        cleanUploads(ctx.root, 'up-tls');
-        return { value: sizes.big / GB / seconds, extra: { seconds, cpuSecondsPerGB: cpu / (sizes.big / GB) } };
+        return bigTransfer(ctx, [...FTPS, '-T', path.join(ctx.root, 'big.bin'), url(ctx, 'up-tls-big.bin')], 'up-tls');
       },
     },
     {
