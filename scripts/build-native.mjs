@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds Wharf's optional native fast path (native/wharf.c -> dist/native/wharf.node).
+// Builds Wharf's optional native fast path (native/wharf.c and native/listing.c -> dist/native/wharf.node).
 // Only a C compiler is needed (no node-gyp, no Node headers). When there is none, or the
 // platform is not Linux, Wharf runs without it: every transfer still works, through the
 // portable JavaScript path. Set WHARF_NATIVE=off to skip building it.
@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const source = path.join(root, 'native', 'wharf.c');
+const sources = ['wharf.c', 'listing.c'].map((name) => path.join(root, 'native', name));
 const output = path.join(root, 'dist', 'native', 'wharf.node');
 
 function skip(why) {
@@ -22,8 +22,8 @@ if (process.env.WHARF_NATIVE === 'off') skip('WHARF_NATIVE=off');
 if (process.platform !== 'linux') skip(`needs Linux, this is ${process.platform}`);
 mkdirSync(path.dirname(output), { recursive: true });
 const cc = process.env.CC || 'cc';
-const result = spawnSync(cc, ['-O2', '-Wall', '-shared', '-fPIC', '-o', output, source], { encoding: 'utf8' });
+const result = spawnSync(cc, ['-O2', '-Wall', '-shared', '-fPIC', '-o', output, ...sources, '-lm'], { encoding: 'utf8' });
 if (result.error) skip(`${cc}: ${result.error.message}`);
 if (result.status !== 0) skip(`${cc} failed: ${(result.stderr || '').trim().split('\n').slice(-3).join(' | ')}`);
-const check = spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(output)}); if (typeof m.sendfile !== 'function' || typeof m.spliceToFile !== 'function') process.exit(1);`]);
+const check = spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(output)}); if (typeof m.sendfile !== 'function' || typeof m.spliceToFile !== 'function' || typeof m.listFill !== 'function') process.exit(1);`]);
 if (check.status !== 0) skip('the built module did not load');

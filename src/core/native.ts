@@ -59,7 +59,7 @@ export function plainSocketFd(socket: net.Socket): number | undefined {
 const SOCKET_ERRNOS = new Set(['EPIPE', 'ECONNRESET', 'ENOTCONN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ECONNABORTED']);
 
 /** An Error shaped like Node's own fs/net errors, from a negative errno returned by the addon. */
-function errnoError(negativeErrno: number, syscall: string): NodeJS.ErrnoException {
+export function errnoError(negativeErrno: number, syscall: string): NodeJS.ErrnoException {
   let code: string;
   try {
     code = getSystemErrorName(negativeErrno);
@@ -89,3 +89,35 @@ export function spliceError(io: NativeIo, result: number): { error: NodeJS.Errno
   const fileSide = result <= -io.FILE_ERROR_BASE;
   return fileSide ? { error: errnoError(result + io.FILE_ERROR_BASE, 'write'), fileSide } : { error: errnoError(result, 'read'), fileSide };
 }
+
+/**
+ * Directory listings formatted in C (native/listing.c), used by LocalStorage.listFormatted
+ * through src/core/storage/native-listing.ts, which owns the protocol of these calls.
+ */
+export interface NativeListing {
+  /**
+   * Opens a directory for one listing: a handle, or -errno. `format` 0 writes LIST lines, 1
+   * MLSD fact lines with the `facts` bits (LIST_FACT_BITS) and these `perm` letters per type.
+   */
+  listOpen(path: Buffer, format: 0 | 1, nowMs: number, facts: number, permFile: string, permDir: string, permOther: string): NativeListHandle | number;
+  /**
+   * Appends lines to `out` from `offset`: `end * 4 + status` (status 0: out is nearly full, 1:
+   * end of directory, 2: the next entry is for JavaScript, see listName), or -errno.
+   */
+  listFill(handle: NativeListHandle, out: Buffer, offset: number): number;
+  /** The raw name of the entry that status 2 handed back. */
+  listName(handle: NativeListHandle): Buffer;
+  /** Closes the directory (again: harmless; a forgotten handle closes when collected). */
+  listClose(handle: NativeListHandle): number;
+}
+
+/** An open native listing (a Node-API external: opaque to JavaScript). */
+export type NativeListHandle = object;
+
+/** The native listing functions, when the module was built with them and is enabled. */
+export const nativeListing: NativeListing | undefined = (() => {
+  const io = nativeIo as (Partial<NativeListing> & object) | undefined;
+  return io && typeof io.listOpen === 'function' && typeof io.listFill === 'function' && typeof io.listName === 'function' && typeof io.listClose === 'function'
+    ? (io as NativeListing)
+    : undefined;
+})();

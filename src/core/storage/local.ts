@@ -29,7 +29,9 @@ import { baseName, parentOf, splitVirtual } from '../vpath.js';
 import { FileSource } from './file-source.js';
 import { FdWriter } from './file-sink.js';
 import { lstatEntry } from './listing-lstat.js';
-import type { EntryType, FileStat, ReadOptions, StorageBackend, UploadSink, WriteOptions } from './types.js';
+import { nativeListLines } from './native-listing.js';
+import { nativeListing } from '../native.js';
+import type { EntryType, FileStat, ListFormatSpec, ReadOptions, StorageBackend, UploadSink, WriteOptions } from './types.js';
 
 const ONE_MIB = 1024 * 1024;
 const fdSync = promisify(fsyncCb);
@@ -46,6 +48,7 @@ function closeQuietly(fd: number): void {
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
+const SLASH = Buffer.from('/');
 
 function isAscii(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return false;
@@ -250,6 +253,25 @@ export class LocalStorage implements StorageBackend {
         // closing a directory handle cannot lose data
       }
     }
+  }
+
+  /**
+   * The listing as ready-made lines, formatted in C (native/listing.c), when the native module
+   * is loaded; undefined otherwise (the caller formats listBatches). The directory passes the
+   * same containment check as listBatches, and symlinks are described by describeLink here.
+   */
+  listFormatted(vpath: string, spec: ListFormatSpec): AsyncIterable<Buffer> | undefined {
+    const io = nativeListing;
+    if (!io) return undefined;
+    return (async function* (storage: LocalStorage) {
+      const disk = await storage.contained(vpath);
+      yield* nativeListLines(io, disk, spec, async (rawName) => {
+        const full = Buffer.concat([disk, SLASH, rawName]);
+        const entry = lstatEntry(full, decodeBytes(rawName)); // undefined: vanished since readdir
+        if (entry?.type === 'symlink') await storage.describeLink(full, entry);
+        return entry;
+      });
+    })(this);
   }
 
   /** Synchronous, like the other metadata calls: three thread-pool round trips per link made link-heavy folders list slowly. */

@@ -20,6 +20,25 @@ export interface FileStat {
   target?: { type: EntryType; size: number; mtime: Date; mode: number };
 }
 
+/**
+ * How a backend that can format listings itself (LocalStorage with the native module) should
+ * write the lines. Line formats are the front end's business; this only says which of the two
+ * it wants and hands over what varies per session, plus the front end's own formatter for the
+ * entries the fast path leaves to it.
+ */
+export interface ListFormatSpec {
+  /** 'ls': `ls -l` lines (FTP LIST); 'facts': RFC 3659 fact lines (MLSD). */
+  format: 'ls' | 'facts';
+  /** Milliseconds since the epoch: 'ls' shows the time of entries within six months of it, else the year. */
+  now: number;
+  /** For 'facts': the enabled facts (type, size, modify, perm, unique, unix.mode). */
+  facts: ReadonlySet<string>;
+  /** For 'facts': the `perm` letters per entry type. */
+  perms: { file: string; dir: string; other: string };
+  /** One line (without CRLF) for an entry the fast path leaves to JavaScript (symlinks, mostly). */
+  line(entry: FileStat): string;
+}
+
 export interface ReadOptions {
   /** Byte offset to start at (REST). */
   start?: number;
@@ -65,6 +84,12 @@ export interface StorageBackend {
   list(path: string): AsyncIterable<FileStat>;
   /** Optional: the same entries in batches (cheaper for large folders than one promise per entry). */
   listBatches?(path: string): AsyncIterable<FileStat[]>;
+  /**
+   * Optional fast path: the listing of a directory as ready-made lines (Buffers of whole
+   * CRLF-terminated lines, in directory order), or undefined when this backend cannot do it
+   * right now (the caller then formats `listBatches`). See ListFormatSpec.
+   */
+  listFormatted?(path: string, spec: ListFormatSpec): AsyncIterable<Buffer> | undefined;
   read(path: string, options?: ReadOptions): Promise<Readable>;
   write(path: string, options?: WriteOptions): Promise<UploadSink>;
   mkdir(path: string): Promise<void>;

@@ -1,11 +1,11 @@
 import type { Duplex } from 'node:stream';
 import { encodeBytes } from '../../core/bytes.js';
 import { WharfError, isWharfError } from '../../core/errors.js';
-import type { FileStat } from '../../core/storage/types.js';
+import type { FileStat, ListFormatSpec } from '../../core/storage/types.js';
 import type { CommandSpec } from '../registry.js';
 import type { Session, TransferState } from '../session.js';
 import { runTransfer } from '../data/transfer.js';
-import { FactsFormatter, ListLineFormatter, formatFacts, mlstFeatLine, parseListGlob, ALL_MLST_FACTS, type ListGlob } from '../listing.js';
+import { FactsFormatter, ListLineFormatter, formatFacts, mlstFeatLine, parseListGlob, permLetters, ALL_MLST_FACTS, type ListGlob } from '../listing.js';
 
 const BATCH_BYTES = 64 * 1024;
 /** At the end of each storage batch, send what is pending once it is this big (see flushSome). */
@@ -54,11 +54,24 @@ class LineBatcher {
     return this.size >= EARLY_BYTES ? this.flush() : undefined;
   }
 
+  /** Ready-made lines (a storage fast path), sent after any lines still pending. */
+  addBytes(lines: Buffer): Promise<void> {
+    return this.send(this.parts.length === 0 ? lines : Buffer.concat([this.takePending(), lines]));
+  }
+
   async flush(): Promise<void> {
     if (this.parts.length === 0) return;
+    await this.send(this.takePending());
+  }
+
+  private takePending(): Buffer {
     const chunk = encodeBytes(this.parts.join(''));
     this.parts = [];
     this.size = 0;
+    return chunk;
+  }
+
+  private async send(chunk: Buffer): Promise<void> {
     this.state.bytes += chunk.length;
     if (this.socket.destroyed) throw new Error('data connection closed');
     if (!this.socket.write(chunk)) await drained(this.socket);
@@ -129,20 +142,41 @@ async function listing(s: Session, rawArg: string, kind: ListKind): Promise<void
         await out.add(kind === 'NLST' ? arg : listLines.line({ ...target, name: arg.split('/').pop() || target.name }));
       } else {
         if (kind === 'MLSD') await out.add(factLines.line(target, 'cdir', '.'));
-        for await (const batch of s.storage!.listBatches(path)) {
-          if (state.abortedBy) break;
-          for (const entry of batch) {
-            if (glob && !glob.matcher.test(entry.name)) continue;
-            const sent = out.add(lineFor(entry));
+        // Whole directories for LIST/MLSD: the backend may hand over ready-made lines (local disk, native module).
+        const ready = kind !== 'NLST' && !glob ? s.storage!.listFormatted(path, formatSpec(kind, now, s, lineFor)) : undefined;
+        if (ready) {
+          for await (const lines of ready) {
+            if (state.abortedBy) break;
+            await out.addBytes(lines);
+          }
+        } else {
+          for await (const batch of s.storage!.listBatches(path)) {
+            if (state.abortedBy) break;
+            for (const entry of batch) {
+              if (glob && !glob.matcher.test(entry.name)) continue;
+              const sent = out.add(lineFor(entry));
+              if (sent) await sent;
+            }
+            const sent = out.flushSome();
             if (sent) await sent;
           }
-          const sent = out.flushSome();
-          if (sent) await sent;
         }
       }
       await out.flush();
     },
   });
+}
+
+/** What a backend needs to format this session's LIST or MLSD lines itself. */
+function formatSpec(kind: 'LIST' | 'MLSD', now: number, s: Session, line: (entry: FileStat) => string): ListFormatSpec {
+  const can = s.user!.permissions;
+  return {
+    format: kind === 'LIST' ? 'ls' : 'facts',
+    now,
+    facts: s.mlstFacts,
+    perms: { file: permLetters('file', can), dir: permLetters('dir', can), other: permLetters('other', can) },
+    line,
+  };
 }
 
 async function anyMatch(s: Session, dir: string, matcher: RegExp): Promise<boolean> {

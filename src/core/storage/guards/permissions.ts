@@ -1,6 +1,6 @@
 import { WharfError } from '../../errors.js';
 import type { Permission } from '../../permissions.js';
-import type { FileStat, ReadOptions, StorageBackend, UploadSink, WriteOptions } from '../types.js';
+import type { FileStat, ListFormatSpec, ReadOptions, StorageBackend, UploadSink, WriteOptions } from '../types.js';
 import { assertSafeName, resolveVirtual } from '../../vpath.js';
 
 /**
@@ -41,6 +41,12 @@ export class GuardedStorage implements StorageBackend {
     this.need('list', 'listing');
     const clean = this.clean(path);
     return this.inner.listBatches ? this.inner.listBatches(clean) : singletons(this.inner.list(clean));
+  }
+
+  /** Ready-made listing lines when the backend can produce them (see StorageBackend.listFormatted), else undefined. */
+  listFormatted(path: string, spec: ListFormatSpec): AsyncIterable<Buffer> | undefined {
+    this.need('list', 'listing');
+    return this.inner.listFormatted?.(this.clean(path), spec);
   }
 
   read(path: string, options?: ReadOptions): Promise<import('node:stream').Readable> {

@@ -1,0 +1,435 @@
+/*
+ * Directory listings formatted in C (LIST `ls -l` lines and MLSD fact lines).
+ *
+ *   listOpen(path, format, nowMs, facts, permFile, permDir, permOther)
+ *                                   -> handle (an external), or -errno
+ *   listFill(handle, out, offset)   -> end * 4 + status, or -errno (readdir failed)
+ *   listName(handle)                -> Buffer: the raw name of the entry that status 2 handed back
+ *   listClose(handle)               -> 0 (closing twice is harmless; a forgotten handle is
+ *                                      closed when it is garbage collected)
+ *
+ * listFill appends CRLF-terminated lines to `out` from `offset` and stops with status
+ *   0  fewer than LINE_ROOM bytes of room are left (no entry is read and then dropped),
+ *   1  the directory has no more entries,
+ *   2  the next entry must be formatted by JavaScript (listName gives its name): symlinks,
+ *      whose description needs the root-containment check, and the rare entries whose
+ *      JavaScript form is not simply their bytes and numbers (see needs_javascript).
+ * `end` is the offset just past the last byte written.
+ *
+ * Why: per entry, the JavaScript path pays a readdir call, a full-path lstat, a FileStat
+ * object with a Date and a string per line; cold (before V8 optimizes it), the first listing
+ * after start costs several times more. Here each entry is one readdir step, one fstatat
+ * relative to the directory's descriptor, and a few bytes written in place.
+ *
+ * The output must be byte-identical to ListLineFormatter.line / FactsFormatter.line in
+ * src/ftp/listing.ts (test/e2e/native-listing.test.ts compares the two paths).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "napi-decl.h"
+
+#define LIST_MAGIC 0x4c495354u
+/* A line is at most ~550 bytes (255-byte name, 20-digit numbers, every fact). */
+#define LINE_ROOM 1024
+#define STATUS_FULL 0
+#define STATUS_END 1
+#define STATUS_JAVASCRIPT 2
+
+/* Fact bits, as src/core/storage/native-listing.ts passes them. */
+#define FACT_TYPE 1u
+#define FACT_SIZE 2u
+#define FACT_MODIFY 4u
+#define FACT_PERM 8u
+#define FACT_UNIQUE 16u
+#define FACT_UNIX_MODE 32u
+
+#define MAX_SAFE_INTEGER 9007199254740992.0 /* 2^53: above it a JavaScript number is not exact */
+#define MAX_DATE_MS 8.64e15                 /* beyond it a JavaScript Date is invalid */
+#define SIX_MONTHS_MS (182.5 * 24 * 3600 * 1000)
+#define DAY_MS 86400000LL
+
+enum { PERM_FILE, PERM_DIR, PERM_OTHER };
+
+typedef struct {
+  uint32_t magic;
+  DIR *dir;
+  int facts_format; /* 0: LIST lines, 1: MLSD fact lines */
+  double now;
+  uint32_t facts;
+  char perm[3][24]; /* "perm=...;" per entry type, or "" */
+  size_t perm_len[3];
+  char name[256];
+  size_t name_len;
+} listing;
+
+static const char MONTHS[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+static napi_value number(napi_env env, double value) {
+  napi_value result = NULL;
+  napi_create_double(env, value, &result);
+  return result;
+}
+
+static void finalize_listing(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  listing *l = data;
+  if (l->dir) closedir(l->dir);
+  l->magic = 0;
+  free(l);
+}
+
+static listing *listing_of(napi_env env, napi_value value) {
+  void *data = NULL;
+  if (napi_get_value_external(env, value, &data) != 0 || data == NULL) return NULL;
+  listing *l = data;
+  return l->magic == LIST_MAGIC ? l : NULL;
+}
+
+/* ---- small writers: each returns the new write position ---- */
+
+static char *put(char *p, const char *s, size_t n) {
+  memcpy(p, s, n);
+  return p + n;
+}
+
+#define PUT_LITERAL(p, s) put((p), (s), sizeof(s) - 1)
+
+static size_t digits_of(uint64_t v, char *tmp) {
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  return n; /* reversed */
+}
+
+/* Decimal, right-aligned in `width` with spaces (JavaScript padStart with spaces). */
+static char *put_padded(char *p, uint64_t v, size_t width) {
+  char tmp[24];
+  size_t n = digits_of(v, tmp);
+  while (width > n) {
+    *p++ = ' ';
+    width--;
+  }
+  while (n) *p++ = tmp[--n];
+  return p;
+}
+
+static char *put_int(char *p, int64_t v) {
+  if (v < 0) {
+    *p++ = '-';
+    return put_padded(p, (uint64_t)(-(v + 1)) + 1, 0);
+  }
+  return put_padded(p, (uint64_t)v, 0);
+}
+
+static char *put_hex(char *p, uint64_t v) {
+  char tmp[20];
+  size_t n = 0;
+  do {
+    tmp[n++] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v);
+  while (n) *p++ = tmp[--n];
+  return p;
+}
+
+static char *put_octal(char *p, unsigned v) {
+  char tmp[8];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + (v & 7));
+    v >>= 3;
+  } while (v);
+  while (n) *p++ = tmp[--n];
+  return p;
+}
+
+static char *put2(char *p, int v) {
+  *p++ = (char)('0' + v / 10);
+  *p++ = (char)('0' + v % 10);
+  return p;
+}
+
+/* ---- dates: JavaScript's proleptic Gregorian UTC calendar, from whole milliseconds ---- */
+
+typedef struct {
+  int64_t year;
+  int month; /* 0-11 */
+  int day, hour, minute, second;
+} utc_time;
+
+/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm; exact for every Date). */
+static utc_time utc_of(int64_t ms) {
+  utc_time t;
+  int64_t days = ms / DAY_MS, rest = ms % DAY_MS;
+  if (rest < 0) {
+    rest += DAY_MS;
+    days -= 1;
+  }
+  t.hour = (int)(rest / 3600000);
+  t.minute = (int)(rest / 60000 % 60);
+  t.second = (int)(rest / 1000 % 60);
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  t.day = (int)(doy - (153 * mp + 2) / 5 + 1);
+  int m = (int)(mp < 10 ? mp + 3 : mp - 9);
+  t.year = yoe + era * 400 + (m <= 2);
+  t.month = m - 1;
+  return t;
+}
+
+/* Math.round as JavaScript defines it: halves go up (towards +Infinity). */
+static double js_round(double x) {
+  double f = floor(x);
+  return x - f >= 0.5 ? f + 1 : f;
+}
+
+/* ---- one line ---- */
+
+/*
+ * Entries whose line JavaScript must write: a symlink (described through the containment
+ * check), a name holding a UTF-8 byte order mark (core/bytes.ts's decoder drops it, and the
+ * listing must say what the JavaScript path says), numbers a JavaScript number would round
+ * (size, inode, device beyond 2^53), a modification time no Date can hold.
+ */
+static int needs_javascript(const struct stat *st, const char *name, size_t len, double ms) {
+  if (S_ISLNK(st->st_mode)) return 1;
+  if ((double)st->st_size > MAX_SAFE_INTEGER || (double)st->st_ino > MAX_SAFE_INTEGER || (double)st->st_dev > MAX_SAFE_INTEGER) return 1;
+  if (!(fabs(ms) <= MAX_DATE_MS)) return 1;
+  for (size_t i = 0; i + 2 < len; i++)
+    if ((unsigned char)name[i] == 0xef && (unsigned char)name[i + 1] == 0xbb && (unsigned char)name[i + 2] == 0xbf) return 1;
+  return 0;
+}
+
+static char *put_mode_string(char *p, const struct stat *st) {
+  unsigned mode = st->st_mode & 07777;
+  *p++ = S_ISREG(st->st_mode) ? '-' : S_ISDIR(st->st_mode) ? 'd' : '?';
+  const char *bits = "rwxrwxrwx";
+  char *perms = p;
+  for (int i = 0; i < 9; i++) *p++ = mode & (1u << (8 - i)) ? bits[i] : '-';
+  if (mode & 04000) perms[2] = mode & 0100 ? 's' : 'S';
+  if (mode & 02000) perms[5] = mode & 0010 ? 's' : 'S';
+  if (mode & 01000) perms[8] = mode & 0001 ? 't' : 'T';
+  return p;
+}
+
+/* `-rw-r--r--    1 ftp      ftp               12 Mar 04 10:15 name` (ListLineFormatter.line). */
+static char *put_ls_line(char *p, const listing *l, const struct stat *st, double ms) {
+  p = put_mode_string(p, st);
+  *p++ = ' ';
+  p = put_padded(p, (uint64_t)st->st_nlink, 4);
+  p = PUT_LITERAL(p, " ftp      ftp      ");
+  p = put_padded(p, (uint64_t)st->st_size, 12);
+  *p++ = ' ';
+  utc_time t = utc_of((int64_t)ms);
+  p = put(p, MONTHS[t.month], 3);
+  *p++ = ' ';
+  p = put2(p, t.day);
+  *p++ = ' ';
+  double age = l->now - ms;
+  if (age < SIX_MONTHS_MS && age > -SIX_MONTHS_MS) {
+    p = put2(p, t.hour);
+    *p++ = ':';
+    p = put2(p, t.minute);
+  } else {
+    *p++ = ' ';
+    p = put_int(p, t.year);
+  }
+  return p;
+}
+
+/* `type=file;size=12;modify=20240304101500;perm=adfrw;unique=803g1a2b;unix.mode=0644;` (FactsFormatter.line). */
+static char *put_facts(char *p, const listing *l, const struct stat *st, double ms) {
+  int is_dir = S_ISDIR(st->st_mode), is_file = S_ISREG(st->st_mode);
+  if (l->facts & FACT_TYPE) {
+    if (is_dir) p = PUT_LITERAL(p, "type=dir;");
+    else if (is_file) p = PUT_LITERAL(p, "type=file;");
+    else p = PUT_LITERAL(p, "type=OS.unix=special;");
+  }
+  if ((l->facts & FACT_SIZE) && !is_dir) {
+    p = PUT_LITERAL(p, "size=");
+    p = put_padded(p, (uint64_t)st->st_size, 0);
+    *p++ = ';';
+  }
+  if (l->facts & FACT_MODIFY) {
+    utc_time t = utc_of((int64_t)floor(ms / 1000) * 1000);
+    p = PUT_LITERAL(p, "modify=");
+    p = put_int(p, t.year);
+    p = put2(p, t.month + 1);
+    p = put2(p, t.day);
+    p = put2(p, t.hour);
+    p = put2(p, t.minute);
+    p = put2(p, t.second);
+    *p++ = ';';
+  }
+  int kind = is_dir ? PERM_DIR : is_file ? PERM_FILE : PERM_OTHER;
+  p = put(p, l->perm[kind], l->perm_len[kind]);
+  if (l->facts & FACT_UNIQUE) {
+    p = PUT_LITERAL(p, "unique=");
+    p = put_hex(p, (uint64_t)st->st_dev);
+    *p++ = 'g';
+    p = put_hex(p, (uint64_t)st->st_ino);
+    *p++ = ';';
+  }
+  if (l->facts & FACT_UNIX_MODE) {
+    p = PUT_LITERAL(p, "unix.mode=0");
+    p = put_octal(p, st->st_mode & 07777);
+    *p++ = ';';
+  }
+  return p;
+}
+
+/* ---- the exported functions ---- */
+
+static napi_value js_list_open(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  void *path_data = NULL;
+  size_t path_len = 0;
+  int32_t format = 0;
+  double now = 0;
+  uint32_t facts = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != 0 || argc < 7 ||
+      napi_get_buffer_info(env, argv[0], &path_data, &path_len) != 0 || napi_get_value_int32(env, argv[1], &format) != 0 ||
+      napi_get_value_double(env, argv[2], &now) != 0 || napi_get_value_uint32(env, argv[3], &facts) != 0 || path_len == 0 ||
+      memchr(path_data, 0, path_len) != NULL)
+    return number(env, -EINVAL);
+  listing *l = calloc(1, sizeof *l);
+  char *path = malloc(path_len + 1);
+  if (!l || !path) {
+    free(l);
+    free(path);
+    return number(env, -ENOMEM);
+  }
+  for (int i = 0; i < 3; i++) {
+    char letters[16];
+    size_t n = 0;
+    if (napi_get_value_string_latin1(env, argv[4 + i], letters, sizeof letters, &n) != 0) {
+      free(l);
+      free(path);
+      return number(env, -EINVAL);
+    }
+    if (facts & FACT_PERM) {
+      char *p = PUT_LITERAL(l->perm[i], "perm=");
+      p = put(p, letters, n);
+      *p++ = ';';
+      l->perm_len[i] = (size_t)(p - l->perm[i]);
+    }
+  }
+  memcpy(path, path_data, path_len);
+  path[path_len] = 0;
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int err = errno;
+  free(path);
+  if (fd < 0) {
+    free(l);
+    return number(env, -err);
+  }
+  l->dir = fdopendir(fd);
+  if (!l->dir) {
+    err = errno;
+    close(fd);
+    free(l);
+    return number(env, -err);
+  }
+  l->magic = LIST_MAGIC;
+  l->facts_format = format == 1;
+  l->now = now;
+  l->facts = facts;
+  napi_value handle = NULL;
+  if (napi_create_external(env, l, finalize_listing, NULL, &handle) != 0) {
+    closedir(l->dir);
+    free(l);
+    return number(env, -ENOMEM);
+  }
+  return handle;
+}
+
+static napi_value js_list_fill(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  void *data = NULL;
+  size_t length = 0;
+  uint32_t offset = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != 0 || argc < 3) return number(env, -EINVAL);
+  listing *l = listing_of(env, argv[0]);
+  if (!l || !l->dir) return number(env, -EBADF);
+  if (napi_get_buffer_info(env, argv[1], &data, &length) != 0 || napi_get_value_uint32(env, argv[2], &offset) != 0 || offset > length)
+    return number(env, -EINVAL);
+  char *start = data, *p = start + offset, *end = start + length;
+  int dir_fd = dirfd(l->dir);
+  for (;;) {
+    if ((size_t)(end - p) < LINE_ROOM) return number(env, (double)(p - start) * 4 + STATUS_FULL);
+    errno = 0;
+    struct dirent *entry = readdir(l->dir);
+    if (!entry) {
+      if (errno) return number(env, -errno);
+      return number(env, (double)(p - start) * 4 + STATUS_END);
+    }
+    const char *name = entry->d_name;
+    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+    struct stat st;
+    if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue; /* vanished or unreadable: skipped, as in JavaScript */
+    size_t name_len = strlen(name);
+    /* As lstatEntry computes mtimeMs, then new Date(Math.round(...)). */
+    double ms = js_round((double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6);
+    if (needs_javascript(&st, name, name_len, ms)) {
+      memcpy(l->name, name, name_len);
+      l->name_len = name_len;
+      return number(env, (double)(p - start) * 4 + STATUS_JAVASCRIPT);
+    }
+    p = l->facts_format ? put_facts(p, l, &st, ms) : put_ls_line(p, l, &st, ms);
+    *p++ = ' ';
+    p = put(p, name, name_len);
+    *p++ = '\r';
+    *p++ = '\n';
+  }
+}
+
+static napi_value js_list_name(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_value result = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != 0 || argc < 1) return number(env, -EINVAL);
+  listing *l = listing_of(env, argv[0]);
+  if (!l) return number(env, -EBADF);
+  if (napi_create_buffer_copy(env, l->name_len, l->name, NULL, &result) != 0) return number(env, -ENOMEM);
+  return result;
+}
+
+static napi_value js_list_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != 0 || argc < 1) return number(env, -EINVAL);
+  listing *l = listing_of(env, argv[0]);
+  if (l && l->dir) {
+    closedir(l->dir);
+    l->dir = NULL;
+  }
+  return number(env, 0);
+}
+
+static void export_function(napi_env env, napi_value exports, const char *name, size_t length, napi_callback cb) {
+  napi_value fn;
+  if (napi_create_function(env, name, length, cb, NULL, &fn) == 0) napi_set_named_property(env, exports, name, fn);
+}
+
+__attribute__((visibility("hidden"))) void wharf_register_listing(napi_env env, napi_value exports) {
+  export_function(env, exports, "listOpen", 8, js_list_open);
+  export_function(env, exports, "listFill", 8, js_list_fill);
+  export_function(env, exports, "listName", 8, js_list_name);
+  export_function(env, exports, "listClose", 9, js_list_close);
+}
