@@ -17,6 +17,7 @@ import { BENCH_DIR, setupPeers, ensureSystemUser, ensureTlsPair, SYSTEM_USER } f
 import { SERVERS } from './lib/servers.mjs';
 import { workloads, DERIVED } from './lib/workloads.mjs';
 import { summarize, writeReport } from './lib/report.mjs';
+import { accountCpuByCgroup, releaseCpuCgroups } from './lib/procs.mjs';
 
 const REPO = path.resolve(BENCH_DIR, '..');
 const { values: args } = parseArgs({
@@ -128,6 +129,7 @@ async function main() {
     reps,
     sizes,
     wharfWorkers: workers,
+    cpuAccounting,
     wharfNative: existsSync(path.join(REPO, 'dist/native/wharf.node')) && process.env.WHARF_NATIVE !== 'off',
     machine,
     versions,
@@ -150,6 +152,8 @@ async function main() {
   return run;
   };
   const started = [];
+  /** 'cgroup' when every server's CPU is read from its own cpuacct cgroup (see lib/procs.mjs). */
+  let cpuAccounting = 'cgroup';
   const stopAll = async () => {
     await Promise.all(started.map((s) => s.handle.stop().catch(() => undefined)));
   };
@@ -173,6 +177,7 @@ async function main() {
       log(`starting ${server.label} on 127.0.0.1:${env.port}`);
       try {
         const handle = await server.start(env);
+        if (!accountCpuByCgroup(handle.pid, server.name)) cpuAccounting = 'proc';
         started.push({ server, env, handle });
       } catch (err) {
         problems.push(`${server.name}: ${err.message}`);
@@ -206,6 +211,7 @@ async function main() {
     finished = true;
   } finally {
     await stopAll();
+    releaseCpuCgroups();
   }
 
   const run = persist();

@@ -138,7 +138,7 @@ export function writeReport(run, docsDir, resultsRel) {
   if (run.problems?.length) md.push(`- Problems during setup: ${run.problems.join('; ')}`);
   md.push(`- Raw data: [${path.basename(resultsRel)}](${resultsRel.split(path.sep).join('/')})`);
   md.push('');
-  md.push(METHOD);
+  md.push(method(run));
   writeFileSync(path.join(docsDir, 'benchmarks.md'), md.join('\n'));
   writeFileSync(path.join(docsDir, 'benchmarks.svg'), chartSvg(rows));
 }
@@ -150,7 +150,7 @@ function previousFtpsSection(file) {
   return m ? m[0].trimEnd() : undefined;
 }
 
-const METHOD = `## Method
+const method = (run) => `## Method
 
 \`npm run bench\` does everything: it installs the peers (Debian \`vsftpd\`, \`python3-pyftpdlib\` and
 \`curl\` as packages; \`proftpd-core\` and \`pure-ftpd\` with \`apt-get download\` + \`dpkg -x\` into
@@ -173,8 +173,8 @@ over source addresses 127.0.0.2–251 so no per-address rule or port range is th
 client does STOR, RETR and DELE of a 4 KB file in a loop; each of the three counts as one operation.
 Listings are timed from the command to the last byte. Memory is the PSS (proportional set size) of the
 server's whole process tree, so forking servers are not charged their shared pages once per child; RSS is
-in the JSON. CPU per GB is user+system time of the server's process tree (children reaped included)
-during the big RETR/STOR, read from /proc.
+in the JSON. CPU per GB is user+system time of the server and every process it forked during the big
+RETR/STOR, ${run.cpuAccounting === 'proc' ? 'read from /proc (cgroups were not writable: the time of a forked child reaped by init is missed)' : "read from a cpuacct cgroup per server, which also counts children that exited and were reaped by init (from /proc, vsftpd's session processes went uncounted)"}.
 
 **FTPS.** The FTPS rows are the same big RETR/STOR with curl \`--ssl-reqd -k\`: explicit \`AUTH TLS\`, then
 \`PBSZ 0\` + \`PROT P\`, so control and data are both encrypted; curl resumes the control connection's TLS
