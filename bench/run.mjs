@@ -165,7 +165,8 @@ async function main() {
     for (const server of servers) {
       const env = {
         port: 21300 + index,
-        pasv: { min: 30000 + index * 1500, max: 30000 + index * 1500 + 1399 },
+        // 2 400 ports each: Pure-FTPd admits at most half its passive range as clients (1 000 idle sessions need 2 000).
+        pasv: { min: 30000 + index * 2500, max: 30000 + index * 2500 + 2399 },
         root,
         user: SYSTEM_USER,
         pass: PASS,
