@@ -196,6 +196,12 @@ async function main() {
             continue;
           }
           const slot = (results[w.id][server.name] ??= { samples: [], extras: [], errors: [] });
+          // A server that ran out of time once (vsftpd never seats 1 000 idle sessions) would
+          // only burn the same minutes again: its later repetitions are skipped.
+          if (slot.errors.some((e) => e.includes('timed out'))) {
+            log(`${w.id.padEnd(12)} rep ${rep + 1}/${reps} ${server.label.padEnd(10)} skipped (timed out before)`);
+            continue;
+          }
           try {
             const r = await w.run({ ...env, pid: handle.pid });
             slot.samples.push(r.value);
