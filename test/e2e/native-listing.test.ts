@@ -7,6 +7,9 @@ import { nativeListing } from '../../src/core/native.js';
 import { serve, type RunningServe } from '../operate/cli.js';
 import { RawClient, readAll } from '../helpers/raw.js';
 import { makeOddFolder } from '../helpers/odd-folder.js';
+import { startServer } from '../helpers/server.js';
+import { LocalStorage } from '../../src/core/storage/local.js';
+import type { ListFormatSpec } from '../../src/core/storage/types.js';
 
 // LIST and MLSD of a directory on local disk are formatted in C when the native module is
 // loaded (native/listing.c). Both paths must send the same bytes and replies: two `wharf
@@ -202,5 +205,29 @@ test('no descriptor leaks: 50 listings (some aborted) leave the native server wi
     assert.equal(openFds(pid), before);
   } finally {
     c.close();
+  }
+});
+
+test('LIST and MLSD of a directory take the ready-made lines; NLST, globs and single files do not', { skip: !nativeListing && 'no native module' }, async () => {
+  const used: string[] = [];
+  class Watched extends LocalStorage {
+    override listFormatted(vpath: string, spec: ListFormatSpec): AsyncIterable<Buffer> | undefined {
+      const lines = super.listFormatted(vpath, spec);
+      if (lines) used.push(`${spec.format} ${vpath}`);
+      return lines;
+    }
+  }
+  const storage = new Watched(join(root, 'odd'));
+  const t = await startServer({ root: join(root, 'odd'), storage: () => storage });
+  const c = await login(t.port);
+  try {
+    for (const command of ['LIST', 'MLSD sub dir', 'NLST', 'LIST set*', 'LIST old', 'NLST sub dir']) {
+      const r = await list(c, command);
+      assert.equal(r.replies[1]?.slice(0, 3), '226', `${command}: ${r.replies.join(' | ')}`);
+    }
+    assert.deepEqual(used, ['ls /', 'facts /sub dir']);
+  } finally {
+    c.close();
+    await t.close();
   }
 });
