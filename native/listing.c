@@ -201,16 +201,14 @@ static double js_round(double x) {
 
 /*
  * Entries whose line JavaScript must write: a symlink (described through the containment
- * check), a name holding a UTF-8 byte order mark (core/bytes.ts's decoder drops it, and the
- * listing must say what the JavaScript path says), numbers a JavaScript number would round
- * (size, inode, device beyond 2^53), a modification time no Date can hold.
+ * check), numbers a JavaScript number would round (size, inode, device beyond 2^53), a
+ * modification time no Date can hold. Names need no check: core/bytes.ts round-trips every
+ * byte sequence, so the JavaScript path sends a name's bytes as they are, as C does.
  */
-static int needs_javascript(const struct stat *st, const char *name, size_t len, double ms) {
+static int needs_javascript(const struct stat *st, double ms) {
   if (S_ISLNK(st->st_mode)) return 1;
   if ((double)st->st_size > MAX_SAFE_INTEGER || (double)st->st_ino > MAX_SAFE_INTEGER || (double)st->st_dev > MAX_SAFE_INTEGER) return 1;
   if (!(fabs(ms) <= MAX_DATE_MS)) return 1;
-  for (size_t i = 0; i + 2 < len; i++)
-    if ((unsigned char)name[i] == 0xef && (unsigned char)name[i + 1] == 0xbb && (unsigned char)name[i + 2] == 0xbf) return 1;
   return 0;
 }
 
@@ -386,7 +384,7 @@ static napi_value js_list_fill(napi_env env, napi_callback_info info) {
     size_t name_len = strlen(name);
     /* As lstatEntry computes mtimeMs, then new Date(Math.round(...)). */
     double ms = js_round((double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6);
-    if (needs_javascript(&st, name, name_len, ms)) {
+    if (needs_javascript(&st, ms)) {
       memcpy(l->name, name, name_len);
       l->name_len = name_len;
       return number(env, (double)(p - start) * 4 + STATUS_JAVASCRIPT);

@@ -4,7 +4,9 @@
  * an invalid sequence becomes the lone surrogate U+DC00+byte. Encoding reverses it exactly,
  * so a name a client read from a listing can be sent back and reach the same file.
  */
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a name may start with (or, escaped, contain) EF BB BF; the default decoder drops
+// it, and the name then no longer reaches its file.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function decodeBytes(buf: Uint8Array): string {
   let ascii = true;

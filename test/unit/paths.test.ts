@@ -22,3 +22,10 @@ test('names that are not valid UTF-8 round-trip byte for byte', () => {
   assert.deepEqual(encodeBytes(name), raw);
   assert.deepEqual(encodeBytes(decodeBytes(Buffer.from('日本語 😀', 'utf8'))), Buffer.from('日本語 😀', 'utf8'));
 });
+
+test('a byte order mark in a name is kept, valid UTF-8 or not', () => {
+  for (const raw of [Buffer.from([0xef, 0xbb, 0xbf, 0x61]), Buffer.from([0xef, 0xbb, 0xbf, 0xff, 0x61, 0xef, 0xbb, 0xbf])]) {
+    assert.deepEqual(encodeBytes(decodeBytes(raw)), raw);
+  }
+  assert.equal(decodeBytes(Buffer.from('\uFEFFa', 'utf8')), '\uFEFFa');
+});
