@@ -43,6 +43,8 @@ extern napi_status napi_create_array_with_length(napi_env, size_t, napi_value *)
 extern napi_status napi_set_element(napi_env, napi_value, uint32_t, napi_value);
 /* Directory listings formatted in C: native/listing.c. */
 void wharf_register_listing(napi_env env, napi_value exports);
+/* The transfer engine (worker thread, own epoll): native/engine.c. */
+void wharf_register_engine(napi_env env, napi_value exports);
 
 #define FILE_ERROR_BASE 100000
 #define PIPE_SIZE (1 << 20)
@@ -171,6 +173,7 @@ __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_e
   export_function(env, exports, "trimMemory", 10, js_trim_memory);
   export_function(env, exports, "spliceToFile", 12, js_splice_to_file);
   wharf_register_listing(env, exports);
+  wharf_register_engine(env, exports);
   napi_value base = number(env, FILE_ERROR_BASE);
   napi_set_named_property(env, exports, "FILE_ERROR_BASE", base);
   return exports;

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sources = ['wharf.c', 'listing.c'].map((name) => path.join(root, 'native', name));
+const sources = ['wharf.c', 'listing.c', 'engine.c'].map((name) => path.join(root, 'native', name));
 const output = path.join(root, 'dist', 'native', 'wharf.node');
 
 function skip(why) {
@@ -22,7 +22,7 @@ if (process.env.WHARF_NATIVE === 'off') skip('WHARF_NATIVE=off');
 if (process.platform !== 'linux') skip(`needs Linux, this is ${process.platform}`);
 mkdirSync(path.dirname(output), { recursive: true });
 const cc = process.env.CC || 'cc';
-const result = spawnSync(cc, ['-O2', '-Wall', '-shared', '-fPIC', '-o', output, ...sources, '-lm'], { encoding: 'utf8' });
+const result = spawnSync(cc, ['-O2', '-Wall', '-shared', '-fPIC', '-o', output, ...sources, '-lm', '-lpthread'], { encoding: 'utf8' });
 if (result.error) skip(`${cc}: ${result.error.message}`);
 if (result.status !== 0) skip(`${cc} failed: ${(result.stderr || '').trim().split('\n').slice(-3).join(' | ')}`);
 const check = spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(output)}); if (typeof m.sendfile !== 'function' || typeof m.spliceToFile !== 'function' || typeof m.listFill !== 'function') process.exit(1);`]);

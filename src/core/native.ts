@@ -91,6 +91,34 @@ export function spliceError(io: NativeIo, result: number): { error: NodeJS.Errno
 }
 
 /**
+ * The transfer engine (native/engine.c): one worker thread with its own epoll runs plain
+ * uploads and downloads to completion off the event loop. src/core/storage/transfer-engine.ts
+ * owns the protocol of these calls.
+ */
+export interface NativeEngine {
+  /**
+   * Starts the worker once per process. `onEvent(id, event, bytes, code)` runs on the main
+   * thread: event 0 is progress, 1 the job's end (code 0 done, -1 cancelled, errno, or
+   * FILE_ERROR_BASE + errno for the file side). Returns 0 or -errno.
+   */
+  engineStart(onEvent: (id: number, event: number, bytes: number, code: number) => void): number;
+  /** splice socket -> file from `offset` until the peer ends: 0 (accepted) or -errno. The engine works on duplicates of both descriptors. */
+  engineUpload(id: number, socketFd: number, fileFd: number, offset: number): number;
+  /** sendfile `count` bytes of the file from `offset`: 0 (accepted) or -errno. */
+  engineDownload(id: number, socketFd: number, fileFd: number, offset: number, count: number): number;
+  /** Asks a running job to stop; its end (code -1) follows through onEvent. 1 when it was running. */
+  engineCancel(id: number): number;
+}
+
+/** The engine's functions, when the module was built with them and is enabled. */
+export const nativeEngine: NativeEngine | undefined = (() => {
+  const io = nativeIo as (Partial<NativeEngine> & object) | undefined;
+  return io && typeof io.engineStart === 'function' && typeof io.engineUpload === 'function' && typeof io.engineDownload === 'function' && typeof io.engineCancel === 'function'
+    ? (io as NativeEngine)
+    : undefined;
+})();
+
+/**
  * Directory listings formatted in C (native/listing.c), used by LocalStorage.listFormatted
  * through src/core/storage/native-listing.ts, which owns the protocol of these calls.
  */

@@ -1,7 +1,19 @@
 import * as net from 'node:net';
 import { closeSync, createWriteStream, writev, writevSync, type WriteStream } from 'node:fs';
 import { fromFsError } from '../errors.js';
-import { nativeIo, plainSocketFd, spliceError } from '../native.js';
+import { nativeIo, plainSocketFd, spliceError, type NativeIo } from '../native.js';
+import { transferEngine, CANCELLED, type EngineJob } from './transfer-engine.js';
+
+/** The part of a socket's libuv handle used to stop and restart reading while the engine owns the socket. */
+interface ReadableHandle {
+  readStart(): number;
+  readStop(): number;
+}
+
+function readableHandle(socket: net.Socket): ReadableHandle | undefined {
+  const handle = (socket as unknown as { _handle?: Partial<ReadableHandle> | null })._handle;
+  return handle && typeof handle.readStart === 'function' && typeof handle.readStop === 'function' ? (handle as ReadableHandle) : undefined;
+}
 
 /** Stop reading the socket while this much waits for the disk; resume below half. */
 const HIGH_WATER = 8 * 1024 * 1024;
@@ -83,7 +95,7 @@ export class FdWriter {
         else resolve();
       };
       const maybeDone = () => {
-        if (writing || queued > 0) return;
+        if (writing || queued > 0 || engineJob) return; // never settle (then close the file) while the engine uses it
         if (failure) settle(failure);
         else if (ended) settle();
       };
@@ -121,6 +133,43 @@ export class FdWriter {
       // splice(2) needs a plain socket and a known offset (it refuses O_APPEND files).
       const socketFd = nativeIo && this.position !== null ? plainSocketFd(socket) : undefined;
       let pipe: [number, number] | undefined;
+      /** The engine job that owns the socket, while it runs: libuv is not reading then. */
+      let engineJob: EngineJob | undefined;
+      /**
+       * Hands the rest of the upload to the transfer engine (splice on its thread until the
+       * peer ends). Called from libuv's read callback with nothing queued: libuv reading
+       * stops before the job starts, so no byte is read twice or out of order. True when the
+       * engine took it.
+       */
+      const handOff = (io: NativeIo, fd: number, position: number): boolean => {
+        const handle = transferEngine && readableHandle(socket);
+        if (!transferEngine || !handle) return false;
+        // The handle's `reading` flag stays set, so Node does not restart reading behind the engine's back.
+        if (handle.readStop() !== 0) return false;
+        const job = transferEngine.upload(fd, this.fd, position, onBytes);
+        if (!job) {
+          handle.readStart();
+          return false;
+        }
+        engineJob = job;
+        void job.ended.then(({ code, bytes }) => {
+          engineJob = undefined;
+          this.position = position + bytes;
+          if (code === 0) {
+            // The engine read the end of the stream; libuv reads it again and 'end' settles as usual.
+            if (settled || socket.destroyed) return maybeDone();
+            handle.readStart();
+            return;
+          }
+          if (code === CANCELLED) return maybeDone(); // the socket closed (ABOR, peer gone): onClose recorded why
+          const { error, fileSide } = spliceError(io, -code);
+          socket.destroy();
+          if (fileSide) return settle(fromFsError(error, 'write'));
+          failure ??= error; // a reset: what arrived is kept, and the upload is a 426
+          maybeDone();
+        });
+        return true;
+      };
       /**
        * The native fast path: libuv's read of this chunk says the socket has data; whatever
        * else already waits moves socket -> pipe -> file inside the kernel, without a copy
@@ -131,6 +180,7 @@ export class FdWriter {
         // (a 4 KB upload never pays for a pipe).
         if (lastRead < LIBUV_READ_SIZE && !pipe) return;
         if (!nativeIo || socketFd === undefined || writing || queued > 0 || settled || socket.readableLength > 0 || this.position === null) return;
+        if (engineJob || handOff(nativeIo, socketFd, this.position)) return;
         if (!pipe) {
           const created = nativeIo.pipe();
           if (typeof created === 'number') return; // out of descriptors: the JavaScript path carries on
@@ -164,6 +214,7 @@ export class FdWriter {
       };
       const onClose = () => {
         if (ended) return;
+        engineJob?.cancel();
         failure ??= new Error('data connection closed before the end of the upload');
         flush();
       };

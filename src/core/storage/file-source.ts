@@ -2,6 +2,7 @@ import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { read as readCb, readSync, closeSync } from 'node:fs';
 import { nativeIo, plainSocketFd, sendfileError, EAGAIN, type NativeIo } from '../native.js';
+import { transferEngine, CANCELLED, ENGINE_MIN_BYTES, type TransferEngine } from './transfer-engine.js';
 
 const CHUNK = 1024 * 1024;
 /** Buffers in the send pool: one being read into while the others are with the kernel. */
@@ -135,7 +136,10 @@ export class FileSource extends Readable {
    */
   async pumpTo(socket: net.Socket, onBytes: (n: number) => void): Promise<void> {
     const socketFd = nativeIo ? plainSocketFd(socket) : undefined;
-    if (nativeIo && socketFd !== undefined) return this.sendNative(nativeIo, socket, socketFd, onBytes);
+    if (nativeIo && socketFd !== undefined) {
+      if (transferEngine && this.size - this.position >= ENGINE_MIN_BYTES) return this.sendByEngine(transferEngine, nativeIo, socket, socketFd, onBytes);
+      return this.sendNative(nativeIo, socket, socketFd, onBytes);
+    }
     // Buffers sized to what is left (plus one byte, so end of file is seen in the same read
     // when the size did not change): a 4 KB file does not allocate 4 MiB.
     const remaining = this.size - this.position;
@@ -197,6 +201,36 @@ export class FileSource extends Readable {
       socket.off('close', onClose);
       socket.off('error', onError);
     }
+  }
+
+  /**
+   * sendfile(2) on the transfer engine's thread, until the size announced in 150 is sent:
+   * nothing runs on the event loop per wakeup. The socket stays with Node for everything
+   * else (a reset or ABOR closes it, which cancels the job); JavaScript writes nothing to
+   * it until the engine has released it.
+   */
+  private sendByEngine(engine: TransferEngine, io: NativeIo, socket: net.Socket, socketFd: number, onBytes: (n: number) => void): Promise<void> {
+    const job = engine.download(socketFd, this.fd, this.position, this.size - this.position, onBytes);
+    if (!job) return this.sendNative(io, socket, socketFd, onBytes);
+    let closed: Error | undefined;
+    const onClose = () => {
+      closed ??= new Error('data connection closed by peer');
+      job.cancel();
+    };
+    const onError = (err: Error) => {
+      closed ??= err;
+      job.cancel();
+    };
+    socket.on('close', onClose);
+    socket.on('error', onError);
+    return job.ended.then(({ code, bytes }) => {
+      socket.off('close', onClose);
+      socket.off('error', onError);
+      this.position += bytes;
+      if (closed) throw closed;
+      if (code === CANCELLED) throw new Error('data connection closed by peer');
+      if (code !== 0) throw sendfileError(-code);
+    });
   }
 
   /**
