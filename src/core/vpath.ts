@@ -7,6 +7,9 @@ import { WharfError } from './errors.js';
  */
 export function resolveVirtual(cwd: string, input: string): string {
   assertSafeName(input);
+  // Already absolute and normalized (the storage guard re-resolves every path it is given,
+  // and most client paths are plain): the answer is the input, without splitting anything.
+  if (isNormalized(input)) return input;
   const base = input.startsWith('/') ? [] : splitVirtual(cwd);
   for (const part of input.split('/')) {
     if (part === '' || part === '.') continue;
@@ -17,7 +20,17 @@ export function resolveVirtual(cwd: string, input: string): string {
 }
 
 export function splitVirtual(path: string): string[] {
+  if (path === '/') return [];
+  if (isNormalized(path)) return path.slice(1).split('/');
   return path.split('/').filter((p) => p !== '' && p !== '.');
+}
+
+/** '/' followed by names that are neither empty, '.' nor '..', with no trailing '/'. */
+const NORMALIZED = /^(?:\/(?!\.\.?(?:\/|$))[^/]+)+$/;
+
+/** The path is in the form resolveVirtual returns (so resolving it again changes nothing). */
+export function isNormalized(path: string): boolean {
+  return path === '/' || NORMALIZED.test(path);
 }
 
 export function assertSafeName(input: string): void {

@@ -31,7 +31,7 @@ import { FdWriter } from './file-sink.js';
 import { lstatEntry } from './listing-lstat.js';
 import { nativeListLines } from './native-listing.js';
 import { nativeListing } from '../native.js';
-import type { EntryType, FileStat, ListFormatSpec, ReadOptions, StorageBackend, UploadSink, WriteOptions } from './types.js';
+import type { EntryType, FileStat, ListFormatSpec, OpenedDownload, ReadOptions, StorageBackend, UploadSink, WriteOptions } from './types.js';
 
 const ONE_MIB = 1024 * 1024;
 const fdSync = promisify(fsyncCb);
@@ -105,9 +105,11 @@ export class LocalStorage implements StorageBackend {
 
   /** The on-disk path for a virtual path, as bytes (names need not be UTF-8). */
   private diskPath(vpath: string): Buffer {
-    const parts = splitVirtual(vpath);
-    const rel = parts.length ? '/' + parts.join('/') : '';
-    return Buffer.concat([encodeBytes(this.root), encodeBytes(rel)]);
+    return this.diskPathOf(splitVirtual(vpath));
+  }
+
+  private diskPathOf(parts: readonly string[]): Buffer {
+    return encodeBytes(parts.length ? this.root + '/' + parts.join('/') : this.root);
   }
 
   /**
@@ -115,11 +117,11 @@ export class LocalStorage implements StorageBackend {
    * it is a plain directory (the last one a plain entry or missing), the path is inside the
    * root. One lstat per component below the root, where realpath(3) readlinks every
    * component of the whole absolute path. Anything else (a symlink, '..', a missing
-   * directory) returns false and takes the general path.
+   * directory) returns false and takes the general path. With `followLast`, an existing last
+   * component comes back as its lstat, which is also its stat (it is not a link).
    */
-  private plainBelowRoot(vpath: string, followLast: boolean): boolean {
+  private plainBelowRoot(parts: readonly string[], disk: Buffer, followLast: boolean): Stats | boolean {
     if (!this.rootIsReal) return false;
-    const parts = splitVirtual(vpath);
     const checked = followLast ? parts.length : parts.length - 1;
     let prefix = this.root;
     for (let i = 0; i < checked; i++) {
@@ -128,7 +130,8 @@ export class LocalStorage implements StorageBackend {
       prefix += '/' + part;
       let st;
       try {
-        st = lstatSync(encodeBytes(prefix), { throwIfNoEntry: false });
+        // the whole path is already encoded: the last component needs no second encoding
+        st = lstatSync(i === parts.length - 1 ? disk : encodeBytes(prefix), { throwIfNoEntry: false });
       } catch {
         return false;
       }
@@ -136,6 +139,7 @@ export class LocalStorage implements StorageBackend {
       if (!st) return last; // a missing last component: a new file in a plain directory
       if (st.isSymbolicLink()) return false;
       if (!last && !st.isDirectory()) return false;
+      if (last) return st;
     }
     return true;
   }
@@ -154,9 +158,10 @@ export class LocalStorage implements StorageBackend {
    * `followLast` false checks only the parent (for unlink/rename/lstat of a link itself).
    */
   private async contained(vpath: string, followLast = true): Promise<Buffer> {
-    const disk = this.diskPath(vpath);
-    if (splitVirtual(vpath).length === 0) return disk;
-    if (this.plainBelowRoot(vpath, followLast)) return disk;
+    const parts = splitVirtual(vpath);
+    const disk = this.diskPathOf(parts);
+    if (parts.length === 0) return disk;
+    if (this.plainBelowRoot(parts, disk, followLast) !== false) return disk;
     const probe = followLast ? disk : this.diskPath(parentOf(vpath));
     let real: Buffer;
     try {
@@ -288,7 +293,30 @@ export class LocalStorage implements StorageBackend {
   }
 
   async read(vpath: string, options: ReadOptions = {}): Promise<Readable> {
-    const disk = await this.contained(vpath);
+    return this.openFile(await this.contained(vpath), options).stream;
+  }
+
+  async openDownload(vpath: string, options: ReadOptions = {}): Promise<OpenedDownload> {
+    const parts = splitVirtual(vpath);
+    let disk = this.diskPathOf(parts);
+    const plain = parts.length > 0 ? this.plainBelowRoot(parts, disk, true) : false;
+    let st: Stats;
+    if (typeof plain === 'object') st = plain;
+    else {
+      if (plain === false) disk = await this.contained(vpath);
+      try {
+        st = statSync(disk);
+      } catch (err) {
+        throw fromFsError(err, 'stat');
+      }
+    }
+    // Never open what is not a regular file: opening a FIFO blocks, a device may act on open.
+    if (!st.isFile()) return { notAFile: typeOf(st) };
+    return this.openFile(disk, options);
+  }
+
+  /** Opens a contained path for reading; the checks after open are the ones that count (the file may have been swapped). */
+  private openFile(disk: Buffer, options: ReadOptions): { stream: FileSource; size: number } {
     let fd: number;
     try {
       fd = openSync(disk, fsc.O_RDONLY);
@@ -307,7 +335,7 @@ export class LocalStorage implements StorageBackend {
       closeSync(fd);
       throw fromFsError(err, 'open');
     }
-    return new FileSource(fd, options.start ?? 0, options.highWaterMark ?? ONE_MIB, size);
+    return { stream: new FileSource(fd, options.start ?? 0, options.highWaterMark ?? ONE_MIB, size), size };
   }
 
   async write(vpath: string, options: WriteOptions = {}): Promise<UploadSink> {

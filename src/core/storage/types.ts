@@ -46,6 +46,9 @@ export interface ReadOptions {
   highWaterMark?: number;
 }
 
+/** What `openDownload` found: the open stream and its size, or the kind of entry that is not a file. */
+export type OpenedDownload = { stream: Readable; size: number } | { notAFile: EntryType };
+
 export interface WriteOptions {
   /** Byte offset to write at without truncating what is before it (REST + STOR). */
   start?: number;
@@ -91,6 +94,12 @@ export interface StorageBackend {
    */
   listFormatted?(path: string, spec: ListFormatSpec): AsyncIterable<Buffer> | undefined;
   read(path: string, options?: ReadOptions): Promise<Readable>;
+  /**
+   * Optional fast path for a download: checks that the path is a regular file (without
+   * opening anything else), opens it and reports its size, in one containment check, where
+   * stat() then read() resolve the path twice. Errors as read() (missing: STORAGE_NOT_FOUND).
+   */
+  openDownload?(path: string, options?: ReadOptions): Promise<OpenedDownload>;
   write(path: string, options?: WriteOptions): Promise<UploadSink>;
   mkdir(path: string): Promise<void>;
   rmdir(path: string): Promise<void>;

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { WharfError, isWharfError } from '../../core/errors.js';
 import { baseName, joinVirtual, parentOf } from '../../core/vpath.js';
-import type { UploadSink } from '../../core/storage/types.js';
+import type { Readable } from 'node:stream';
+import type { EntryType, UploadSink } from '../../core/storage/types.js';
 import type { CommandSpec } from '../registry.js';
 import type { Session } from '../session.js';
 import { LfToCrlf, CrlfToLf } from '../data/ascii.js';
@@ -19,21 +20,32 @@ function takeRestOffset(s: Session): number {
   return offset;
 }
 
+function refuseNotAFile(s: Session, type: EntryType): void {
+  s.reply(550, type === 'dir' ? 'Is a directory' : 'Not a regular file');
+  s.closeDataEndpoint();
+}
+
 async function retrieve(s: Session, arg: string): Promise<void> {
   const offset = takeRestOffset(s);
   if (!s.hasDataEndpoint()) return s.reply(425, 'Use PORT, EPRT, PASV or EPSV first');
   let path: string;
-  let st;
-  let source;
+  let size: number;
+  let source: Readable;
   try {
     // every failure before the transfer starts releases the pending data connection
     path = s.resolve(arg);
-    st = await s.storage!.stat(path);
-    if (st.type !== 'file') {
-      s.reply(550, st.type === 'dir' ? 'Is a directory' : 'Not a regular file');
-      return s.closeDataEndpoint();
+    // One containment check and no second stat when the backend can (a user without the read
+    // permission takes the old order, so "No such file" still comes before "Permission denied").
+    const opened = s.storage!.can('read') ? await s.storage!.tryOpenDownload(path, { start: offset }) : undefined;
+    if (opened) {
+      if ('notAFile' in opened) return refuseNotAFile(s, opened.notAFile);
+      ({ stream: source, size } = opened);
+    } else {
+      const st = await s.storage!.stat(path);
+      if (st.type !== 'file') return refuseNotAFile(s, st.type);
+      source = await s.storage!.read(path, { start: offset });
+      size = st.size;
     }
-    source = await s.storage!.read(path, { start: offset });
   } catch (err) {
     s.replyError(err);
     return s.closeDataEndpoint();
@@ -41,8 +53,8 @@ async function retrieve(s: Session, arg: string): Promise<void> {
   const outcome = await runTransfer(s, {
     direction: 'download',
     path,
-    size: st.size,
-    opening: `Opening ${modeName(s)} mode data connection for ${baseName(path)} (${st.size} bytes)`,
+    size,
+    opening: `Opening ${modeName(s)} mode data connection for ${baseName(path)} (${size} bytes)`,
     run: (socket, state) => sendStream(s.type === 'A' ? source.pipe(new LfToCrlf()) : source, socket, state),
     finish: () => {
       source.destroy();

@@ -1,6 +1,6 @@
 import { WharfError } from '../../errors.js';
 import type { Permission } from '../../permissions.js';
-import type { FileStat, ListFormatSpec, ReadOptions, StorageBackend, UploadSink, WriteOptions } from '../types.js';
+import type { FileStat, ListFormatSpec, OpenedDownload, ReadOptions, StorageBackend, UploadSink, WriteOptions } from '../types.js';
 import { assertSafeName, resolveVirtual } from '../../vpath.js';
 
 /**
@@ -52,6 +52,13 @@ export class GuardedStorage implements StorageBackend {
   read(path: string, options?: ReadOptions): Promise<import('node:stream').Readable> {
     this.need('read', 'download');
     return this.inner.read(this.clean(path), options);
+  }
+
+  /** The backend's openDownload, or undefined when it has none (the caller then uses stat() and read()). */
+  tryOpenDownload(path: string, options?: ReadOptions): Promise<OpenedDownload> | undefined {
+    if (!this.inner.openDownload) return undefined;
+    this.need('read', 'download');
+    return this.inner.openDownload(this.clean(path), options);
   }
 
   write(path: string, options: WriteOptions = {}): Promise<UploadSink> {
