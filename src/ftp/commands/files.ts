@@ -46,7 +46,7 @@ export const fileCommands: CommandSpec[] = [
     async run(s, arg) {
       const path = s.resolve(arg);
       await s.storage!.unlink(path);
-      s.ctx.events.emit('file:delete', { ...s.info, user: s.user!.name, path });
+      if (s.ctx.events.listenerCount('file:delete') > 0) s.ctx.events.emit('file:delete', { ...s.info, user: s.user!.name, path });
       s.reply(250, 'File deleted');
     },
   },

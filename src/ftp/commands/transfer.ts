@@ -60,7 +60,8 @@ async function retrieve(s: Session, arg: string): Promise<void> {
       source.destroy();
     },
   });
-  s.ctx.events.emit('file:download', { ...s.info, user: s.user!.name, path, bytes: outcome.bytes, durationMs: outcome.durationMs, ok: outcome.ok });
+  // The payload is only built when someone listens (metrics, xferlog, the library user): most servers have nobody.
+  if (s.ctx.events.listenerCount('file:download') > 0) s.ctx.events.emit('file:download', { ...s.info, user: s.user!.name, path, bytes: outcome.bytes, durationMs: outcome.durationMs, ok: outcome.ok });
 }
 
 type StoreMode = 'store' | 'append' | 'unique';
@@ -106,7 +107,7 @@ async function store(s: Session, arg: string, mode: StoreMode): Promise<void> {
       if (!ok && !commitError) await sink.abort();
     },
   });
-  s.ctx.events.emit('file:upload', { ...s.info, user: s.user!.name, path, bytes: outcome.bytes, durationMs: outcome.durationMs, ok: outcome.ok, mode });
+  if (s.ctx.events.listenerCount('file:upload') > 0) s.ctx.events.emit('file:upload', { ...s.info, user: s.user!.name, path, bytes: outcome.bytes, durationMs: outcome.durationMs, ok: outcome.ok, mode });
 }
 
 async function createUnique(s: Session, arg: string): Promise<{ path: string; sink: UploadSink }> {
