@@ -188,5 +188,8 @@ absolute; the ratios are what to compare. pyftpdlib, vsftpd and ProFTPD use send
 none, so Wharf's plain transfers go through its small native module (\`native/wharf.c\`: sendfile for RETR,
 splice socket → pipe → file for STOR; built with the system C compiler, see docs/deployment.md). The run
 records whether it was loaded (\`wharfNative\` in the JSON); without it Wharf reads into large buffers and
-writes them to the socket. FTPS bodies are encrypted in user space either way.
+writes them to the socket. The same module formats LIST and MLSD lines of local folders (\`native/listing.c\`).
+FTPS bodies are encrypted in user space either way. A freshly started Wharf pays for its first login's
+scrypt (~0.1 s of CPU, by design: see docs/security.md) in the first workload's first repetition; verified
+credentials are cached after that, as they would be on a long-running server.
 `;
