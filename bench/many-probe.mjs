@@ -2,7 +2,8 @@
 // alternates the retrMany/storMany load jobs between them, printing per rep GB/s, server CPU
 // (whole process tree) and, for Wharf, the main thread's CPU. Usage:
 //   node bench/many-probe.mjs <retr|stor> [reps] [quick|full] [--peers a,b] [--clients N] [--threads] [--cpu-prof]
-// Peer "wharf-noengine" is Wharf with WHARF_ENGINE=off (transfers on the event loop).
+// Peer "wharf-noengine" is Wharf with WHARF_ENGINE=off (transfers on the event loop),
+// "wharf-2threads" Wharf with a two-thread transfer engine (WHARF_ENGINE_THREADS=2).
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -59,8 +60,10 @@ try {
     i++;
     // "wharf-noengine": Wharf with WHARF_ENGINE=off (the event-loop native path), for A/B runs.
     if (name === 'wharf-noengine') process.env.WHARF_ENGINE = 'off';
-    started.push({ name, env, handle: await SERVERS.find((s) => s.name === name.replace('-noengine', '')).start(env) });
+    if (name === 'wharf-2threads') process.env.WHARF_ENGINE_THREADS = '2';
+    started.push({ name, env, handle: await SERVERS.find((s) => s.name === name.replace(/-.*/, '')).start(env) });
     delete process.env.WHARF_ENGINE;
+    delete process.env.WHARF_ENGINE_THREADS;
   }
   for (let rep = 0; rep < Number(repsText); rep++) {
     for (const { name, env, handle } of rep % 2 ? [...started].reverse() : started) {

@@ -1,11 +1,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type * as net from 'node:net';
 import { nativeIo } from '../../src/core/native.js';
+import { transferEngine } from '../../src/core/storage/transfer-engine.js';
 import { serve, type RunningServe } from '../operate/cli.js';
 import { RawClient, readAll } from '../helpers/raw.js';
 
@@ -25,6 +26,7 @@ test('the native fast path is built and loaded (CI installs a C compiler)', { sk
   assert.ok(nativeIo, 'dist/native/wharf.node should have been built by `npm run build`');
   assert.equal(typeof nativeIo.sendfile, 'function');
   assert.equal(typeof nativeIo.spliceToFile, 'function');
+  assert.ok(transferEngine, 'the transfer engine (native/engine.c) started with the module');
 });
 
 async function start(mode: 'native' | 'javascript'): Promise<{ running: RunningServe; root: string }> {
@@ -163,3 +165,106 @@ for (const mode of ['native', 'javascript'] as const) {
     }
   });
 }
+
+for (const mode of ['native', 'javascript'] as const) {
+  test(`${mode} path: 12 concurrent downloads, then 12 concurrent uploads, are byte-exact`, async () => {
+    const { running, root } = await start(mode);
+    try {
+      const body = randomBytes(3 * MiB + 5);
+      writeFileSync(join(root, 'shared.bin'), body);
+      const clients = await Promise.all(Array.from({ length: 12 }, () => login(running.port)));
+      const downloads = await Promise.all(
+        clients.map(async (c) => {
+          const data = await c.passive();
+          const got = readAll(data);
+          opened(await c.send('RETR shared.bin'));
+          const buffer = await got;
+          assert.equal((await c.read(15_000)).code, 226);
+          return buffer;
+        }),
+      );
+      for (const got of downloads) assert.equal(sha(got), sha(body));
+      const bodies = clients.map((_, i) => randomBytes(2 * MiB + 333 * i));
+      await Promise.all(
+        clients.map(async (c, i) => {
+          const data = await c.passive();
+          opened(await c.send(`STOR up-${i}.bin`));
+          data.end(bodies[i]!);
+          assert.equal((await c.read(15_000)).code, 226);
+        }),
+      );
+      bodies.forEach((b, i) => assert.equal(sha(readFileSync(join(root, `up-${i}.bin`))), sha(b), `upload ${i}`));
+      for (const c of clients) c.close();
+    } finally {
+      await running.stop();
+    }
+  });
+}
+
+function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** Resolves when the socket closed, rejects after `ms` (the server kept the connection open). */
+function closedWithin(socket: net.Socket, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (socket.destroyed) return resolve();
+    const timer = setTimeout(() => reject(new Error('the server did not close the data connection')), ms);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+test('transfer engine: ABOR of an upload it is receiving is 426 + 226 and keeps a prefix; a reader reset mid-download is a 426; no descriptor is left behind', { skip: !nativeIo }, async () => {
+  const { running, root } = await start('native');
+  try {
+    const pid = running.child.pid!;
+    const c = await login(running.port);
+    writeFileSync(join(root, 'big.bin'), randomBytes(32 * MiB));
+    // Warm up: whatever the server opens once (a first upload and download through the engine).
+    const warm = await c.passive();
+    opened(await c.send('STOR warm.bin'));
+    warm.end(randomBytes(MiB));
+    assert.equal((await c.read(15_000)).code, 226);
+    const before = openFds(pid);
+
+    const data = await c.passive();
+    data.on('error', () => undefined);
+    opened(await c.send('STOR held.bin'));
+    const sent = randomBytes(4 * MiB);
+    await new Promise<void>((r) => data.write(sent, () => r()));
+    await sleep(200); // everything sent was taken: the engine owns the socket and waits for more
+    c.write('ABOR\r\n');
+    const first = await c.read(5000);
+    assert.equal(first.code, 426, first.text);
+    assert.equal((await c.read(5000)).code, 226);
+    await closedWithin(data, 5000); // the engine let go of its duplicate: the connection really closed
+    const kept = readFileSync(join(root, 'held.bin'));
+    assert.ok(kept.length > 0 && kept.length <= sent.length, `kept ${kept.length} bytes`);
+    assert.equal(sha(kept), sha(sent.subarray(0, kept.length)), 'a prefix of what was sent');
+
+    const data2 = await c.passive();
+    data2.on('error', () => undefined);
+    opened(await c.send('RETR big.bin'));
+    await new Promise((r) => data2.once('data', r));
+    data2.pause(); // the engine fills the socket and waits for room
+    await sleep(100);
+    data2.resetAndDestroy();
+    const cut = await c.read(5000);
+    assert.equal(cut.code, 426, cut.text);
+
+    const data3 = await c.passive();
+    const tail = readAll(data3);
+    assert.equal((await c.send('REST 1000')).code, 350);
+    opened(await c.send('RETR big.bin'));
+    assert.equal((await tail).length, 32 * MiB - 1000);
+    assert.equal((await c.read(15_000)).code, 226, 'the session goes on with the engine');
+    await sleep(200);
+    assert.equal(openFds(pid), before, 'descriptors after the aborted, reset and completed transfers');
+    c.close();
+  } finally {
+    await running.stop();
+  }
+});
