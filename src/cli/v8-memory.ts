@@ -31,15 +31,34 @@ export function keepYoungGenerationSmall(execArgv: readonly string[] = process.e
  * after FTPS transfers: PSS swung between 35 and 57 MiB depending on when V8 last collected.
  * V8 offers the collector only with --expose-gc; set at run time, it is picked up by a new
  * context. A full collection of an idle server's small heap takes a few milliseconds.
+ * It also runs after a burst of logins or commands once the control connections go quiet.
  */
 export function collectGarbageWhenIdle(): boolean {
   try {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as unknown;
     if (typeof gc !== 'function') return false;
-    setIdleCollector(() => (gc as () => void)());
+    setIdleCollector(() => compacting(gc as () => void));
     return true;
   } catch {
     return false; // a runtime without the flag: memory is still released, only later
+  }
+}
+
+/**
+ * Runs the idle collection with compaction. A plain full collection frees dead objects but
+ * leaves the pages they were spread over committed: after 1 000 logins the old space held
+ * 8.6 MiB of live objects in 11.5 MiB of pages, and after listings and transfers 9.3 MiB in
+ * 15.2 MiB. Compacting moves the survivors together so the emptied pages go back to the
+ * system (measured, 1 000 idle sessions: committed heap 16.5 -> 14.0 MiB, USS 22.5 -> 20.0 MiB).
+ * Only this collection compacts: V8's own collections while the server is busy keep their
+ * usual, cheaper policy.
+ */
+function compacting(gc: () => void): void {
+  setFlagsFromString('--compact-on-every-full-gc');
+  try {
+    gc();
+  } finally {
+    setFlagsFromString('--no-compact-on-every-full-gc');
   }
 }

@@ -1,9 +1,27 @@
+import { getHeapStatistics } from 'node:v8';
 import { nativeIo } from './native.js';
 
 /** Quiet time after the last transfer before memory is handed back. */
 const RELEASE_AFTER_MS = 2000;
+/**
+ * After a burst of commands (logins above all), how often the server checks whether it has
+ * gone quiet: memory is handed back between one and two periods after the last command.
+ */
+const QUIET_CHECK_MS = 300;
+/**
+ * How much the JavaScript heap must have grown since the last release for a quiet moment to
+ * be worth a full collection: a lone command every few seconds never pays for one.
+ */
+const BURST_GROWTH_BYTES = 1024 * 1024;
+
 let timer: NodeJS.Timeout | undefined;
 let collector: (() => void) | undefined;
+/** Control-connection reads so far, and at the last quiet check. */
+let reads = 0;
+let readsAtCheck = 0;
+let quietWatch: NodeJS.Timeout | undefined;
+/** Heap in use just after the last release (growth beyond it marks a burst). */
+let heapAfterRelease = 0;
 
 /**
  * A full garbage collection to run first when the server goes quiet (the CLI provides one).
@@ -13,6 +31,13 @@ let collector: (() => void) | undefined;
  */
 export function setIdleCollector(collect: (() => void) | undefined): void {
   collector = collect;
+  heapAfterRelease = getHeapStatistics().used_heap_size;
+}
+
+function releaseNow(): void {
+  collector?.();
+  nativeIo?.trimMemory();
+  if (collector) heapAfterRelease = getHeapStatistics().used_heap_size;
 }
 
 /**
@@ -29,8 +54,34 @@ export function releaseMemorySoon(): void {
   }
   timer = setTimeout(() => {
     timer = undefined;
-    collector?.();
-    nativeIo?.trimMemory();
+    releaseNow();
   }, RELEASE_AFTER_MS);
   timer.unref();
+}
+
+/**
+ * Called for every read on a control connection. A burst of logins leaves its garbage (and
+ * the heap pages V8 grew for it) behind just like a transfer does: 1 000 sessions logging in
+ * at once left ~4 MiB of dead objects and ~3 MiB of free heap pages committed. Once reads
+ * stop for a moment after such a burst, the same release as after transfers runs. While
+ * commands keep coming this costs an increment and a comparison per read; the check runs
+ * only while there is activity to watch and stops once the server is quiet. Without a
+ * collector (library use, tests) it does nothing at all.
+ */
+export function noteControlActivity(): void {
+  reads++;
+  if (quietWatch !== undefined || !collector) return;
+  readsAtCheck = reads;
+  quietWatch = setInterval(checkQuiet, QUIET_CHECK_MS);
+  quietWatch.unref();
+}
+
+function checkQuiet(): void {
+  if (reads !== readsAtCheck) {
+    readsAtCheck = reads;
+    return;
+  }
+  clearInterval(quietWatch);
+  quietWatch = undefined;
+  if (getHeapStatistics().used_heap_size >= heapAfterRelease + BURST_GROWTH_BYTES) releaseNow();
 }

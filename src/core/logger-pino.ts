@@ -120,6 +120,10 @@ class DeferredLogger implements Logger {
   child(bindings: object): Logger {
     return new DeferredLogger(this.min, () => this.target.child(bindings));
   }
+
+  isLevelEnabled(level: 'debug' | 'info' | 'warn' | 'error'): boolean {
+    return LEVEL_VALUES[level] >= this.min;
+  }
 }
 
 export function createLogger(options: LoggingOptions): Logger {

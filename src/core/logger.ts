@@ -5,6 +5,11 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
   child(bindings: object): Logger;
+  /**
+   * Whether records at `level` are written (pino has it). Optional: a caller that would build
+   * a record object per command asks first; without it, it just logs.
+   */
+  isLevelEnabled?(level: 'debug' | 'info' | 'warn' | 'error'): boolean;
 }
 
 export const silentLogger: Logger = {
@@ -14,6 +19,9 @@ export const silentLogger: Logger = {
   error() {},
   child() {
     return silentLogger;
+  },
+  isLevelEnabled() {
+    return false;
   },
 };
 
@@ -34,5 +42,6 @@ export function jsonLogger(level: LogLevel = 'info', bindings: object = {}, writ
     warn: emit('warn'),
     error: emit('error'),
     child: (more) => jsonLogger(level, { ...bindings, ...more }, write),
+    isLevelEnabled: (lvl) => LEVELS[lvl] >= min,
   };
 }

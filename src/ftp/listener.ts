@@ -73,11 +73,7 @@ export class FtpListener {
     const session = new Session(this.ctx, socket);
     prepare?.(session);
     this.ctx.sessions.add(session);
-    void session.whenClosed().then(() => {
-      const left = (this.perIp.get(ip) ?? 1) - 1;
-      if (left <= 0) this.perIp.delete(ip);
-      else this.perIp.set(ip, left);
-    });
+    session.afterClose(() => this.release(ip));
     this.ctx.events.emit('session:open', session.info);
     session.reply(220, this.ctx.settings.greeting);
   }

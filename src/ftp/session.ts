@@ -16,6 +16,7 @@ import type { CommandSpec } from './registry.js';
 import { replyForError } from './error-replies.js';
 import { tlsPolicyRefusal } from './tls.js';
 import { RateLimiter } from '../core/policy/limits.js';
+import { noteControlActivity } from '../core/idle-memory.js';
 
 export type TransferDirection = 'download' | 'upload' | 'listing';
 
@@ -96,7 +97,8 @@ export class Session {
   /** Meters commands against the flood limit (limits.maxCommandsPerSecond). */
   private readonly commandRate: RateLimiter;
   private detach: (() => void) | undefined;
-  private readonly closeWaiters: Array<() => void> = [];
+  /** Called once the session is closed; made on first use (most sessions have one waiter, the listener). */
+  private closeWaiters: Array<() => void> | undefined;
 
   constructor(
     readonly ctx: FtpContext,
@@ -230,6 +232,7 @@ export class Session {
 
   private onBytes(chunk: Buffer): void {
     if (this.closed || this.ending) return;
+    noteControlActivity(); // a burst of logins/commands is followed by a memory release once quiet
     for (const framed of this.framer.push(chunk)) {
       if (!this.commandRate.take()) return this.floodedOut();
       if (framed.kind === 'overlong') {
@@ -322,6 +325,8 @@ export class Session {
       }
     } finally {
       this.running = false;
+      // shift() leaves an empty array its 17-slot store; an idle session should not keep it.
+      if (this.queue.length === 0) this.queue.length = 0;
     }
   }
 
@@ -339,7 +344,8 @@ export class Session {
   private async execute(bytes: Buffer, found = this.lookup(decodeBytes(bytes))): Promise<void> {
     const { spec, verb, arg, hasArg } = found;
     if (!this.busy) this.armIdleTimer();
-    this.log.debug({ cmd: verb, arg: verb === 'PASS' ? '****' : arg }, 'command');
+    // Asking first spares the record object, and a session that never logs its child logger.
+    if (this.ctx.log.isLevelEnabled?.('debug') !== false) this.log.debug({ cmd: verb, arg: verb === 'PASS' ? '****' : arg }, 'command');
     if (!spec) {
       if (verb === '') return; // an empty line is not worth a reply
       return this.reply(500, `Unknown command "${verb.slice(0, 32)}"`);
@@ -421,12 +427,21 @@ export class Session {
     }
     this.queue.length = 0;
     this.log.debug({ reason }, 'session closed');
-    for (const w of this.closeWaiters.splice(0)) w();
+    const waiters = this.closeWaiters;
+    this.closeWaiters = undefined;
+    for (const w of waiters ?? []) w();
     this.ctx.sessions.delete(this);
     this.ctx.events.emit('session:close', { ...this.info, ...(this.user ? { user: this.user.name } : {}), durationMs: Date.now() - this.openedAt });
   }
 
   whenClosed(): Promise<void> {
-    return this.closed ? Promise.resolve() : new Promise((r) => this.closeWaiters.push(r));
+    return this.closed ? Promise.resolve() : new Promise((r) => this.afterClose(r));
+  }
+
+  /** Runs `fn` once the session is closed (at once if it is): whenClosed without a Promise per session. */
+  afterClose(fn: () => void): void {
+    if (this.closed) return fn();
+    if (this.closeWaiters) this.closeWaiters.push(fn);
+    else this.closeWaiters = [fn];
   }
 }

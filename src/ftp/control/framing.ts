@@ -12,21 +12,48 @@ const DONT = 0xfe;
 
 export type FramedLine = { kind: 'line'; bytes: Buffer } | { kind: 'overlong' };
 
+/**
+ * Where every framer assembles lines while `push` runs. `push` is synchronous and finishes
+ * the lines it can, so one buffer serves all sessions; only a line still incomplete at the
+ * end of a read is copied out into its framer (`partial`). An idle session thus holds no line
+ * buffer at all (it held 512 bytes, plus a Buffer object, for each of 1 000 idle sessions).
+ */
+let scratch: Buffer = Buffer.allocUnsafe(512);
+const NO_BUFFER: Buffer = Buffer.alloc(0);
+
 export class LineFramer {
-  private buf: Buffer;
+  /** `scratch` while `push` runs (it may be replaced by a bigger one meanwhile). */
+  private buf: Buffer = NO_BUFFER;
   private len = 0;
+  /** The unfinished line carried between reads (rare: commands usually arrive whole). */
+  private partial: Buffer | undefined;
   private discarding = false;
   /** A line just ended at a CR (urgent ABOR): an LF right after it belongs to that line. */
   private swallowLf = false;
   /** Telnet parser state: 0 data, 1 after IAC, 2 option byte pending, 3 in subnegotiation, 4 IAC inside SB. */
   private telnet = 0;
 
-  constructor(readonly maxLineLength = 8192) {
-    this.buf = Buffer.allocUnsafe(Math.min(512, maxLineLength + 1));
-  }
+  constructor(readonly maxLineLength = 8192) {}
 
   /** Feeds bytes; returns the complete lines (without line ending) in order. */
   push(chunk: Buffer): FramedLine[] {
+    this.buf = scratch;
+    if (this.partial) {
+      if (this.partial.length > this.buf.length) this.grow(this.partial.length);
+      this.partial.copy(this.buf, 0);
+      this.partial = undefined;
+    }
+    try {
+      return this.frame(chunk);
+    } finally {
+      // Keep what is left of an unfinished line; the shared buffer goes back (grown, perhaps).
+      if (this.len > 0) this.partial = Buffer.from(this.buf.subarray(0, this.len));
+      scratch = this.buf;
+      this.buf = NO_BUFFER;
+    }
+  }
+
+  private frame(chunk: Buffer): FramedLine[] {
     const out: FramedLine[] = [];
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i]!;
@@ -113,12 +140,14 @@ export class LineFramer {
       if (!this.discarding) this.discarding = true;
       return;
     }
-    if (this.len === this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.min(this.buf.length * 2, this.maxLineLength + 1));
-      this.buf.copy(bigger, 0, 0, this.len);
-      this.buf = bigger;
-    }
+    if (this.len === this.buf.length) this.grow(Math.min(this.buf.length * 2, this.maxLineLength + 1));
     this.buf[this.len++] = b;
+  }
+
+  private grow(size: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(size, this.buf.length));
+    this.buf.copy(bigger, 0, 0, this.len);
+    this.buf = bigger;
   }
 }
 
