@@ -42,9 +42,10 @@ function threadTable(pid, before) {
   const byName = new Map();
   for (const [tid, t] of threadSnapshot(pid)) {
     const d = t.cpu - (before.get(tid)?.cpu ?? 0);
-    if (d > 0) byName.set(t.name, (byName.get(t.name) ?? 0) + d);
+    const label = tid === String(pid) ? 'main' : t.name;
+    if (d > 0) byName.set(label, (byName.get(label) ?? 0) + d);
   }
-  return '  threads: ' + [...byName].map(([n, c]) => `${n}=${c.toFixed(2)}`).join(' ');
+  return '  threads: ' + [...byName].map(([n, c]) => `${n}=${c.toFixed(2)}`).join(' ') + (rest.includes('--each') ? '  each: ' + [...threadSnapshot(pid)].map(([tid, t]) => `${t.name}:${(t.cpu - (before.get(tid)?.cpu ?? 0)).toFixed(2)}`).join(' ') : '');
 }
 
 function cleanUploads() {
@@ -78,7 +79,7 @@ try {
       await new Promise((res) => setTimeout(res, 300));
       const cpu = treeCpuSeconds(handle.pid) - c0;
       const main = name.startsWith('wharf') ? threadCpu(handle.pid, handle.pid) - m0 : NaN;
-      if (rest.includes('--threads') && name === 'wharf') console.log(threadTable(handle.pid, t0));
+      if (rest.includes('--threads') && name.startsWith('wharf')) console.log(threadTable(handle.pid, t0));
       if (r.status !== 0) throw new Error(`${name}: load ${r.status} ${r.stderr}`);
       const out = JSON.parse(r.stdout.trim().split('\n').pop());
       const gb = out.bytes / 1e9;

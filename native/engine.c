@@ -183,6 +183,7 @@ static void finish(worker_t *w, job_t *j, int code) {
 
 static void *work(void *arg) {
   worker_t *w = arg;
+  pthread_setname_np(pthread_self(), "wharf-engine"); /* for top -H and /proc/PID/task/TID/comm */
   struct epoll_event events[MAX_EVENTS];
   for (;;) {
     int n = epoll_wait(w->epfd, events, MAX_EVENTS, -1);
