@@ -29,6 +29,7 @@ const { values: args } = parseArgs({
     gc: { type: 'boolean', default: false },
     warm: { type: 'boolean', default: false },
     'warm-gap': { type: 'string', default: '500' },
+    pre: { type: 'string', default: '0' },
   },
 });
 const sessions = Number(args.sessions);
@@ -122,6 +123,7 @@ async function probe(dist, port) {
     await sleep(Number(args['warm-gap']));
     result0.warmPss = pssMiB(server.pid);
   }
+  await sleep(Number(args.pre)); // --pre: quiet time before the logins (the full bench runs other servers in between)
   const cpu0 = cpuSeconds(server.pid);
   const load = spawn(process.execPath, [path.join(REPO, 'bench/clients/load.mjs'), JSON.stringify({ kind: 'idle', port, user: 'bench', pass: PASS, clients: sessions, timeoutSec: 120 })], { stdio: ['pipe', 'pipe', 'inherit'] });
   await new Promise((resolve, reject) => {

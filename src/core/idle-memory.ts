@@ -13,6 +13,14 @@ const QUIET_CHECK_MS = 300;
  * be worth a full collection: a lone command every few seconds never pays for one.
  */
 const BURST_GROWTH_BYTES = 1024 * 1024;
+/**
+ * After a release, how long the server must stay quiet (no read, no transfer) for one more
+ * collection. V8 shrinks its young generation back to the start-up size only in a collection
+ * that follows a few seconds of low allocation (its allocation-rate window is 5 s), so the
+ * release right after a burst cannot do it: the young generation that loading Wharf's modules
+ * or a busy period grew to 4 MiB (2 MiB semi-spaces) stays committed until this one.
+ */
+const SETTLED_AFTER_MS = 6000;
 
 let timer: NodeJS.Timeout | undefined;
 let collector: (() => void) | undefined;
@@ -22,6 +30,11 @@ let readsAtCheck = 0;
 let quietWatch: NodeJS.Timeout | undefined;
 /** Heap in use just after the last release (growth beyond it marks a burst). */
 let heapAfterRelease = 0;
+let settleTimer: NodeJS.Timeout | undefined;
+/** Reads and transfers seen when the settled collection was scheduled. */
+let readsAtRelease = 0;
+let transfers = 0;
+let transfersAtRelease = 0;
 
 /**
  * A full garbage collection to run first when the server goes quiet (the CLI provides one).
@@ -31,13 +44,35 @@ let heapAfterRelease = 0;
  */
 export function setIdleCollector(collect: (() => void) | undefined): void {
   collector = collect;
+  clearTimeout(settleTimer);
+  settleTimer = undefined;
+  if (!collect) return;
   heapAfterRelease = getHeapStatistics().used_heap_size;
+  // Start-up is a burst too (parsing every module grew the young generation): settle once.
+  scheduleSettled();
 }
 
 function releaseNow(): void {
   collector?.();
   nativeIo?.trimMemory();
-  if (collector) heapAfterRelease = getHeapStatistics().used_heap_size;
+  if (!collector) return;
+  heapAfterRelease = getHeapStatistics().used_heap_size;
+  scheduleSettled();
+}
+
+/** One more collection after SETTLED_AFTER_MS of quiet (see there); skipped if anything happened. */
+function scheduleSettled(): void {
+  readsAtRelease = reads;
+  transfersAtRelease = transfers;
+  if (settleTimer) {
+    settleTimer.refresh();
+    return;
+  }
+  settleTimer = setTimeout(() => {
+    settleTimer = undefined;
+    if (reads === readsAtRelease && transfers === transfersAtRelease) collector?.();
+  }, SETTLED_AFTER_MS);
+  settleTimer.unref();
 }
 
 /**
@@ -47,6 +82,7 @@ function releaseNow(): void {
  * server needs. A busy server only refreshes one timer.
  */
 export function releaseMemorySoon(): void {
+  transfers++;
   if (!collector && !nativeIo) return;
   if (timer) {
     timer.refresh();

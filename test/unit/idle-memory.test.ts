@@ -63,3 +63,26 @@ test('idle memory: a burst of control activity that grew the heap is collected o
     setIdleCollector(undefined);
   }
 });
+
+test('idle memory: after start-up (or a release), six quiet seconds bring one more collection; activity cancels it', async () => {
+  let collections = 0;
+  setIdleCollector(() => collections++);
+  try {
+    await new Promise((r) => setTimeout(r, 6500));
+    assert.equal(collections, 1, 'the settled collection ran once');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(collections, 1, 'and only once');
+  } finally {
+    setIdleCollector(undefined);
+  }
+  let quiet = 0;
+  setIdleCollector(() => quiet++);
+  try {
+    await new Promise((r) => setTimeout(r, 3000));
+    noteControlActivity(); // a read (no heap growth to collect): the settled collection is skipped
+    await new Promise((r) => setTimeout(r, 3800));
+    assert.equal(quiet, 0);
+  } finally {
+    setIdleCollector(undefined);
+  }
+});
