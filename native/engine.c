@@ -95,6 +95,8 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static job_t *running; /* under lock */
 typedef struct {
   int epfd, wakefd;
+  int jobs;          /* running on this worker (atomic: added by the main thread, removed here) */
+  int64_t scan_at;   /* worker only: when to look for progress of jobs that are waiting */
 } worker_t;
 static worker_t workers[MAX_WORKERS];
 static int nworkers, next_worker;
@@ -193,6 +195,7 @@ static void finish(worker_t *w, job_t *j, int code) {
   if (j->pipe_r >= 0) close(j->pipe_r);
   if (j->pipe_w >= 0) close(j->pipe_w);
   post(j->id, 1, j->moved - j->reported, code);
+  __atomic_sub_fetch(&w->jobs, 1, __ATOMIC_RELAXED);
 }
 
 static void *work(void *arg) {
@@ -200,10 +203,18 @@ static void *work(void *arg) {
   pthread_setname_np(pthread_self(), "wharf-engine"); /* for top -H and /proc/PID/task/TID/comm */
   struct epoll_event events[MAX_EVENTS];
   for (;;) {
-    int n = epoll_wait(w->epfd, events, MAX_EVENTS, -1);
+    /* With jobs, wake at least once a second so a stalled one still reports what it moved. */
+    int n = epoll_wait(w->epfd, events, MAX_EVENTS, __atomic_load_n(&w->jobs, __ATOMIC_RELAXED) > 0 ? 1000 : -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;
+    }
+    if (now_ns() >= w->scan_at) {
+      pthread_mutex_lock(&lock);
+      for (job_t *j = running; j; j = j->next)
+        if (&workers[j->worker] == w && !j->finished) report_progress(j);
+      pthread_mutex_unlock(&lock);
+      w->scan_at = now_ns() + PROGRESS_NS;
     }
     job_t *dead = NULL; /* ended in this batch (linked through next: they left the running list) */
     for (int i = 0; i < n; i++) {
@@ -360,8 +371,10 @@ static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock,
     pthread_mutex_unlock(&lock);
     /* Level-triggered: a job that stopped at the end of its slice comes back by itself. */
     struct epoll_event ev = {.events = kind == UPLOAD ? EPOLLIN : EPOLLOUT, .data.ptr = j};
+    __atomic_add_fetch(&workers[j->worker].jobs, 1, __ATOMIC_RELAXED); /* before the worker can see it end */
     if (epoll_ctl(workers[j->worker].epfd, EPOLL_CTL_ADD, j->sock, &ev) != 0) {
       err = errno;
+      __atomic_sub_fetch(&workers[j->worker].jobs, 1, __ATOMIC_RELAXED);
       pthread_mutex_lock(&lock);
       for (job_t **p = &running; *p; p = &(*p)->next) {
         if (*p == j) {

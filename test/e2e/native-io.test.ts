@@ -250,7 +250,10 @@ test('transfer engine: ABOR of an upload it is receiving is 426 + 226 and keeps 
     opened(await c.send('RETR big.bin'));
     await new Promise((r) => data2.once('data', r));
     data2.pause(); // the engine fills the socket and waits for room
-    await sleep(100);
+    await sleep(1300); // progress is reported at most once a second, stalled or not
+    const stat = await c.send('STAT');
+    const progress = /Transfer in progress: download \/big\.bin: (\d+) of 33554432 bytes/.exec(stat.text);
+    assert.ok(progress && Number(progress[1]) > 0, `STAT shows what the stalled download sent: ${stat.text}`);
     data2.resetAndDestroy();
     const cut = await c.read(5000);
     assert.equal(cut.code, 426, cut.text);
