@@ -111,7 +111,7 @@ static void post(int32_t id, int32_t event, int64_t bytes, int32_t code) {
   m->event = event;
   m->bytes = (double)bytes;
   m->code = code;
-  napi_call_threadsafe_function(tsfn, m, 0);
+  if (napi_call_threadsafe_function(tsfn, m, 0) != 0) free(m); /* the environment is closing */
 }
 
 static int64_t now_ns(void) {

@@ -201,6 +201,36 @@ for (const mode of ['native', 'javascript'] as const) {
   });
 }
 
+test('transfer engine: a client that closes the data connection once it has every byte still gets 226', { skip: !nativeIo }, async () => {
+  const { running, root } = await start('native');
+  try {
+    const body = randomBytes(3 * MiB);
+    writeFileSync(join(root, 'exact.bin'), body);
+    const c = await login(running.port);
+    for (let i = 0; i < 8; i++) {
+      const data = await c.passive();
+      data.on('error', () => undefined);
+      let got = 0;
+      const all = new Promise<void>((resolve) => {
+        data.on('data', (chunk: Buffer) => {
+          got += chunk.length;
+          if (got >= body.length) {
+            data.destroy(); // like clients that stop at the size announced in 150
+            resolve();
+          }
+        });
+      });
+      opened(await c.send('RETR exact.bin'));
+      await all;
+      const reply = await c.read(15_000);
+      assert.equal(reply.code, 226, `round ${i}: ${reply.text}`);
+    }
+    c.close();
+  } finally {
+    await running.stop();
+  }
+});
+
 function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }

@@ -158,8 +158,9 @@ export class FdWriter {
           if (code === 0) {
             // The engine read the end of the stream; libuv reads it again and 'end' settles as usual.
             if (settled || socket.destroyed) return maybeDone();
-            handle.readStart();
-            return;
+            if (handle.readStart() === 0) return;
+            ended = true; // cannot happen on a live TCP handle; the end was seen, so the upload is whole
+            return flush();
           }
           if (code === CANCELLED) return maybeDone(); // the socket closed (ABOR, peer gone): onClose recorded why
           const { error, fileSide } = spliceError(io, -code);

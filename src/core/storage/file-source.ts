@@ -227,9 +227,11 @@ export class FileSource extends Readable {
       socket.off('close', onClose);
       socket.off('error', onError);
       this.position += bytes;
-      if (closed) throw closed;
-      if (code === CANCELLED) throw new Error('data connection closed by peer');
-      if (code !== 0) throw sendfileError(-code);
+      // Every byte reached the kernel: a client that closes as soon as it has them all (its
+      // close may be seen before the engine's report) still gets its 226.
+      if (code === 0) return;
+      if (code === CANCELLED) throw closed ?? new Error('data connection closed by peer');
+      throw sendfileError(-code);
     });
   }
 
