@@ -57,7 +57,7 @@ try {
   let i = 0;
   for (const name of ['wharf', ...peers]) {
     const env = { port: 21900 + i, pasv: { min: 44000 + i * 1000, max: 44999 + i * 1000 }, root, user: SYSTEM_USER, pass: 'Bench-pass-1', work,
-      nodeArgs: name.startsWith('wharf') && rest.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', '/tmp/wharf-prof'] : [] };
+      nodeArgs: name.startsWith('wharf') && rest.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', '/tmp/wharf-many-prof'] : [] };
     i++;
     // "wharf-noengine": Wharf with WHARF_ENGINE=off (the event-loop native path), for A/B runs.
     if (name === 'wharf-noengine') process.env.WHARF_ENGINE = 'off';
