@@ -428,11 +428,6 @@ static napi_value js_engine_cancel(napi_env env, napi_callback_info info) {
   return int_value(env, found >= 0);
 }
 
-static void export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {
-  napi_value fn;
-  if (napi_create_function(env, name, (size_t)-1, cb, NULL, &fn) == 0) napi_set_named_property(env, exports, name, fn);
-}
-
 void wharf_register_engine(napi_env env, napi_value exports) {
   export_function(env, exports, "engineStart", js_engine_start);
   export_function(env, exports, "engineUpload", js_engine_upload);

@@ -71,12 +71,6 @@ typedef struct {
 
 static const char MONTHS[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-static napi_value number(napi_env env, double value) {
-  napi_value result = NULL;
-  napi_create_double(env, value, &result);
-  return result;
-}
-
 static void finalize_listing(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -420,14 +414,9 @@ static napi_value js_list_close(napi_env env, napi_callback_info info) {
   return number(env, 0);
 }
 
-static void export_function(napi_env env, napi_value exports, const char *name, size_t length, napi_callback cb) {
-  napi_value fn;
-  if (napi_create_function(env, name, length, cb, NULL, &fn) == 0) napi_set_named_property(env, exports, name, fn);
-}
-
 __attribute__((visibility("hidden"))) void wharf_register_listing(napi_env env, napi_value exports) {
-  export_function(env, exports, "listOpen", 8, js_list_open);
-  export_function(env, exports, "listFill", 8, js_list_fill);
-  export_function(env, exports, "listName", 8, js_list_name);
-  export_function(env, exports, "listClose", 9, js_list_close);
+  export_function(env, exports, "listOpen", js_list_open);
+  export_function(env, exports, "listFill", js_list_fill);
+  export_function(env, exports, "listName", js_list_name);
+  export_function(env, exports, "listClose", js_list_close);
 }

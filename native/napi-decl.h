@@ -1,8 +1,8 @@
 /*
  * The few Node-API declarations Wharf's native module uses, written out instead of including
  * node_api.h so that building needs only a C compiler, not Node's headers. The signatures are
- * Node-API's stable ABI (v1). native/wharf.c keeps its own identical copy of the first ones
- * (C allows repeating identical typedefs and declarations).
+ * Node-API's stable ABI. Shared by wharf.c, listing.c and engine.c, with the two helpers
+ * every exported function uses.
  */
 #ifndef WHARF_NAPI_DECL_H
 #define WHARF_NAPI_DECL_H
@@ -28,5 +28,21 @@ extern napi_status napi_get_buffer_info(napi_env, napi_value, void **, size_t *)
 extern napi_status napi_create_buffer_copy(napi_env, size_t, const void *, void **, napi_value *);
 extern napi_status napi_create_external(napi_env, void *, napi_finalize, void *, napi_value *);
 extern napi_status napi_get_value_external(napi_env, napi_value, void **);
+extern napi_status napi_get_value_int64(napi_env, napi_value, int64_t *);
+extern napi_status napi_create_array_with_length(napi_env, size_t, napi_value *);
+extern napi_status napi_set_element(napi_env, napi_value, uint32_t, napi_value);
+
+/* A JavaScript number (NULL, which JavaScript sees as undefined, if even that fails). */
+static inline napi_value number(napi_env env, double value) {
+  napi_value result = NULL;
+  napi_create_double(env, value, &result);
+  return result;
+}
+
+/* exports[name] = cb; (size_t)-1 is NAPI_AUTO_LENGTH: the name is NUL-terminated. */
+static inline void export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {
+  napi_value fn;
+  if (napi_create_function(env, name, (size_t)-1, cb, NULL, &fn) == 0) napi_set_named_property(env, exports, name, fn);
+}
 
 #endif

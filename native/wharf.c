@@ -28,19 +28,8 @@
 #include <malloc.h>
 #endif
 
-typedef struct napi_env__ *napi_env;
-typedef struct napi_value__ *napi_value;
-typedef struct napi_callback_info__ *napi_callback_info;
-typedef int napi_status; /* 0 is napi_ok */
-typedef napi_value (*napi_callback)(napi_env env, napi_callback_info info);
-extern napi_status napi_get_cb_info(napi_env, napi_callback_info, size_t *, napi_value *, napi_value *, void **);
-extern napi_status napi_get_value_int32(napi_env, napi_value, int32_t *);
-extern napi_status napi_get_value_int64(napi_env, napi_value, int64_t *);
-extern napi_status napi_create_double(napi_env, double, napi_value *);
-extern napi_status napi_create_function(napi_env, const char *, size_t, napi_callback, void *, napi_value *);
-extern napi_status napi_set_named_property(napi_env, napi_value, const char *, napi_value);
-extern napi_status napi_create_array_with_length(napi_env, size_t, napi_value *);
-extern napi_status napi_set_element(napi_env, napi_value, uint32_t, napi_value);
+#include "napi-decl.h"
+
 /* Directory listings formatted in C: native/listing.c. */
 void wharf_register_listing(napi_env env, napi_value exports);
 /* The transfer engine (worker thread, own epoll): native/engine.c. */
@@ -59,12 +48,6 @@ static int read_args(napi_env env, napi_callback_info info, int32_t *fd_a, int32
   if (napi_get_value_int64(env, argv[2], x) != 0 || napi_get_value_int64(env, argv[3], y) != 0) return -1;
   if (*fd_a < 0 || *fd_b < 0 || *x < 0 || *y < 0) return -1;
   return 0;
-}
-
-static napi_value number(napi_env env, double value) {
-  napi_value result = NULL;
-  napi_create_double(env, value, &result);
-  return result;
 }
 
 static napi_value js_sendfile(napi_env env, napi_callback_info info) {
@@ -162,16 +145,11 @@ static napi_value js_trim_memory(napi_env env, napi_callback_info info) {
 #endif
 }
 
-static void export_function(napi_env env, napi_value exports, const char *name, size_t length, napi_callback cb) {
-  napi_value fn;
-  if (napi_create_function(env, name, length, cb, NULL, &fn) == 0) napi_set_named_property(env, exports, name, fn);
-}
-
 __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports) {
-  export_function(env, exports, "sendfile", 8, js_sendfile);
-  export_function(env, exports, "pipe", 4, js_pipe);
-  export_function(env, exports, "trimMemory", 10, js_trim_memory);
-  export_function(env, exports, "spliceToFile", 12, js_splice_to_file);
+  export_function(env, exports, "sendfile", js_sendfile);
+  export_function(env, exports, "pipe", js_pipe);
+  export_function(env, exports, "trimMemory", js_trim_memory);
+  export_function(env, exports, "spliceToFile", js_splice_to_file);
   wharf_register_listing(env, exports);
   wharf_register_engine(env, exports);
   napi_value base = number(env, FILE_ERROR_BASE);
