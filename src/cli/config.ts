@@ -250,7 +250,13 @@ export function loadConfigFile(path: string): ConfigLayer {
 // ---------------------------------------------------------------- the environment layer
 
 /** Variables that are not flags but are understood. */
-export const EXTRA_ENV = { WHARF_CONFIG: 'config file to read (like --config)', WHARF_ROOT: 'the shared folder (like DIR)', WHARF_NATIVE: '`off` turns the zero-copy (sendfile/splice) path off' } as const;
+export const EXTRA_ENV = {
+  WHARF_CONFIG: 'config file to read (like --config)',
+  WHARF_ROOT: 'the shared folder (like DIR)',
+  WHARF_NATIVE: '`off` turns the zero-copy (sendfile/splice) path off',
+  WHARF_ENGINE: '`off` keeps large plain transfers on the event loop instead of the native transfer thread',
+  WHARF_ENGINE_THREADS: 'native transfer threads (default 1)',
+} as const;
 
 /**
  * Reads WHARF_* variables. Empty values count as unset. Repeatable flags take a
