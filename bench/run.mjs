@@ -218,6 +218,7 @@ async function main() {
     finished = true;
   } finally {
     await stopAll();
+    await new Promise((r) => setTimeout(r, 1000)); // a cgroup can only be removed once its last process is gone
     releaseCpuCgroups();
   }
 
