@@ -27,11 +27,16 @@ export interface NativeIo {
 
 export const EAGAIN = 11;
 
+/** Whether `io` (an older or partial build of the module, perhaps) has every one of these functions. */
+function hasFunctions<T extends object>(io: object | undefined, names: readonly (keyof T & string)[]): io is T {
+  return io !== undefined && names.every((name) => typeof (io as Record<string, unknown>)[name] === 'function');
+}
+
 function load(): NativeIo | undefined {
   if (process.env.WHARF_NATIVE === 'off' || process.platform !== 'linux') return undefined;
   try {
     const io = createRequire(import.meta.url)('../../native/wharf.node') as Partial<NativeIo>;
-    if (typeof io.sendfile !== 'function' || typeof io.pipe !== 'function' || typeof io.spliceToFile !== 'function' || typeof io.trimMemory !== 'function' || typeof io.FILE_ERROR_BASE !== 'number') return undefined;
+    if (!hasFunctions<NativeIo>(io, ['sendfile', 'pipe', 'spliceToFile', 'trimMemory']) || typeof io.FILE_ERROR_BASE !== 'number') return undefined;
     return io as NativeIo;
   } catch {
     return undefined; // not built: the JavaScript path serves every transfer
@@ -111,12 +116,7 @@ export interface NativeEngine {
 }
 
 /** The engine's functions, when the module was built with them and is enabled. */
-export const nativeEngine: NativeEngine | undefined = (() => {
-  const io = nativeIo as (Partial<NativeEngine> & object) | undefined;
-  return io && typeof io.engineStart === 'function' && typeof io.engineUpload === 'function' && typeof io.engineDownload === 'function' && typeof io.engineCancel === 'function'
-    ? (io as NativeEngine)
-    : undefined;
-})();
+export const nativeEngine: NativeEngine | undefined = hasFunctions<NativeEngine>(nativeIo, ['engineStart', 'engineUpload', 'engineDownload', 'engineCancel']) ? nativeIo : undefined;
 
 /**
  * Directory listings formatted in C (native/listing.c), used by LocalStorage.listFormatted
@@ -143,9 +143,4 @@ export interface NativeListing {
 export type NativeListHandle = object;
 
 /** The native listing functions, when the module was built with them and is enabled. */
-export const nativeListing: NativeListing | undefined = (() => {
-  const io = nativeIo as (Partial<NativeListing> & object) | undefined;
-  return io && typeof io.listOpen === 'function' && typeof io.listFill === 'function' && typeof io.listName === 'function' && typeof io.listClose === 'function'
-    ? (io as NativeListing)
-    : undefined;
-})();
+export const nativeListing: NativeListing | undefined = hasFunctions<NativeListing>(nativeIo, ['listOpen', 'listFill', 'listName', 'listClose']) ? nativeIo : undefined;

@@ -241,10 +241,8 @@ export class LocalStorage implements StorageBackend {
           const nameIsAscii = !NON_ASCII.test(rawName);
           const name = nameIsAscii ? rawName : decodeBytes(Buffer.from(rawName, 'latin1'));
           const full: string | Buffer = dirIsAscii && nameIsAscii ? dirText + rawName : Buffer.from(dirText + rawName, 'latin1');
-          const entry = lstatEntry(full, name); // undefined: vanished since readdir
-          if (!entry) continue;
-          if (entry.type === 'symlink') await this.describeLink(typeof full === 'string' ? Buffer.from(full, 'latin1') : full, entry);
-          batch.push(entry);
+          const entry = await this.describeEntry(full, name);
+          if (entry) batch.push(entry);
         }
         if (batch.length) yield batch;
         if (done) break;
@@ -270,13 +268,15 @@ export class LocalStorage implements StorageBackend {
     if (!io) return undefined;
     return (async function* (storage: LocalStorage) {
       const disk = await storage.contained(vpath);
-      yield* nativeListLines(io, disk, spec, async (rawName) => {
-        const full = Buffer.concat([disk, SLASH, rawName]);
-        const entry = lstatEntry(full, decodeBytes(rawName)); // undefined: vanished since readdir
-        if (entry?.type === 'symlink') await storage.describeLink(full, entry);
-        return entry;
-      });
+      yield* nativeListLines(io, disk, spec, (rawName) => storage.describeEntry(Buffer.concat([disk, SLASH, rawName]), decodeBytes(rawName)));
     })(this);
+  }
+
+  /** One listed entry by its full path (a latin1 string or bytes): lstat, and for a symlink its description; undefined when it vanished since readdir. */
+  private async describeEntry(full: string | Buffer, name: string): Promise<FileStat | undefined> {
+    const entry = lstatEntry(full, name);
+    if (entry?.type === 'symlink') await this.describeLink(typeof full === 'string' ? Buffer.from(full, 'latin1') : full, entry);
+    return entry;
   }
 
   /** Synchronous, like the other metadata calls: three thread-pool round trips per link made link-heavy folders list slowly. */
