@@ -3,7 +3,8 @@
 // (whole process tree) and, for Wharf, the main thread's CPU. Usage:
 //   node bench/many-probe.mjs <retr|stor> [reps] [quick|full] [--peers a,b] [--clients N] [--threads] [--cpu-prof]
 // Peer "wharf-noengine" is Wharf with WHARF_ENGINE=off (transfers on the event loop),
-// "wharf-2threads" Wharf with a two-thread transfer engine (WHARF_ENGINE_THREADS=2).
+// "wharf-2threads" Wharf with a two-thread transfer engine (WHARF_ENGINE_THREADS=2),
+// "wharf@/path/to/dist/src/cli/main.js" another Wharf build.
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -62,7 +63,9 @@ try {
     // "wharf-noengine": Wharf with WHARF_ENGINE=off (the event-loop native path), for A/B runs.
     if (name === 'wharf-noengine') process.env.WHARF_ENGINE = 'off';
     if (name === 'wharf-2threads') process.env.WHARF_ENGINE_THREADS = '2';
-    started.push({ name, env, handle: await SERVERS.find((s) => s.name === name.replace(/-.*/, '')).start(env) });
+    const [variant, main] = name.split('@'); // wharf@/path/to/main.js: another Wharf build
+    if (main) env.main = main;
+    started.push({ name, env, handle: await SERVERS.find((s) => s.name === variant.replace(/-.*/, '')).start(env) });
     delete process.env.WHARF_ENGINE;
     delete process.env.WHARF_ENGINE_THREADS;
   }

@@ -2,6 +2,7 @@
 // RETR/STOR of bench/.work/<size>/root/big.bin between them, printing the median GB/s and
 // server CPU s/GB of each. Usage:
 //   node bench/xfer-probe.mjs <peer> <retr|stor> [reps] [quick|full] [--workers N] [--cpu-prof]
+// <peer> may be another Wharf build: wharf@/path/to/dist/src/cli/main.js (an A/B run).
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { statSync, rmSync } from 'node:fs';
@@ -22,7 +23,9 @@ try {
     const env = { port: 21800 + i, pasv: { min: 42000 + i * 1000, max: 42999 + i * 1000 }, root, user: SYSTEM_USER, pass: 'Bench-pass-1', work, workers,
       nodeArgs: name === 'wharf' && rest.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', '/tmp/wharf-prof'] : [] };
     i++;
-    started.push({ name, env, handle: await SERVERS.find((s) => s.name === name).start(env) });
+    const [server, main] = name.split('@');
+    if (main) env.main = main;
+    started.push({ name, env, handle: await SERVERS.find((s) => s.name === server).start(env) });
   }
   const results = Object.fromEntries(started.map((s) => [s.name, { gbps: [], cpu: [] }]));
   for (let rep = 0; rep < Number(repsText); rep++) {

@@ -95,7 +95,7 @@ export const SERVERS = [
     },
     /** @param {ServerEnv} env */
     async start(env) {
-      const main = path.join(REPO, 'dist/src/cli/main.js');
+      const main = env.main ?? path.join(REPO, 'dist/src/cli/main.js'); // probes compare other builds
       const usersFile = path.join(env.work, 'wharf-users.json');
       if (!existsSync(usersFile)) {
         const hash = execFileSync(process.execPath, [main, 'passwd', env.pass], { encoding: 'utf8' }).trim();
