@@ -32,6 +32,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include "napi-decl.h"
@@ -52,6 +53,7 @@ extern napi_status napi_get_value_int64(napi_env, napi_value, int64_t *);
 #define FILE_ERROR_BASE 100000
 #define CODE_CANCELLED (-1)
 #define PIPE_SIZE (1 << 20)
+#define UPLOAD_LOWAT (256 << 10)
 /* Most bytes one job moves before the others get a turn (epoll is level-triggered: it comes back). */
 #define SLICE (4 << 20)
 /*
@@ -362,6 +364,11 @@ static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock,
       j->pipe_r = fds[0];
       j->pipe_w = fds[1];
       (void)fcntl(fds[1], F_SETPIPE_SZ, PIPE_SIZE); /* best effort */
+      /* Wake for an upload only once a quarter MiB waits (or it ends): fewer wakeups and
+       * splices per byte. The end of stream still wakes at once; the kernel grows the receive
+       * buffer to fit. Measured, 1 GiB STOR with curl: 0.335 -> 0.307 CPU s/GB (8 interleaved runs). */
+      int lowat = UPLOAD_LOWAT;
+      (void)setsockopt(j->sock, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
     }
   }
   if (!err) {
