@@ -63,11 +63,14 @@ try {
     // "wharf-noengine": Wharf with WHARF_ENGINE=off (the event-loop native path), for A/B runs.
     if (name === 'wharf-noengine') process.env.WHARF_ENGINE = 'off';
     if (name === 'wharf-2threads') process.env.WHARF_ENGINE_THREADS = '2';
+    // "wharf-bigyoung": V8's default young generation (up to 16 MiB semi-spaces) instead of the 1 MiB wharf serve keeps.
+    if (name === 'wharf-bigyoung') process.env.NODE_OPTIONS = '--max-semi-space-size=16';
     const [variant, main] = name.split('@'); // wharf@/path/to/main.js: another Wharf build
     if (main) env.main = main;
     started.push({ name, env, handle: await SERVERS.find((s) => s.name === variant.replace(/-.*/, '')).start(env) });
     delete process.env.WHARF_ENGINE;
     delete process.env.WHARF_ENGINE_THREADS;
+    delete process.env.NODE_OPTIONS;
   }
   for (let rep = 0; rep < Number(repsText); rep++) {
     for (const { name, env, handle } of rep % 2 ? [...started].reverse() : started) {
