@@ -193,19 +193,72 @@ test('§4 either order: the client may connect before or after the transfer comm
   c.close();
 });
 
-test('§4 226 only after every byte was sent and the data socket closed', async () => {
+test('§4 226 only after every byte was sent and the data socket closed: the client gets every byte and an orderly end (FIN, never a reset)', async () => {
   const c = await rawSession(srv);
   await c.send('TYPE I');
   const data = await c.passive();
-  let endedAt = 0;
+  const parts: Buffer[] = [];
+  let failure: Error | undefined;
+  data.on('data', (d: Buffer) => parts.push(d));
+  data.on('error', (err) => (failure = err));
+  const ended = new Promise<void>((resolve) => data.once('end', resolve));
+  c.write('RETR big.bin\r\n');
+  assert.equal((await c.read()).code, 125, 'connected before RETR');
+  // 226 follows our own close; the client may read it before the last bytes of the data
+  // connection (two TCP connections have no common order), as with vsftpd and Pure-FTPd.
+  assert.equal((await c.read(10_000)).code, 226);
+  await ended;
+  assert.equal(failure, undefined);
+  assert.ok(Buffer.concat(parts).equals(big));
+  c.close();
+});
+
+test('§4 226 waits until every byte is with the kernel: a reader that pauses sees no 226 until it reads on, then gets the whole file', async () => {
+  // More than loopback's socket buffers on both ends can hold, so the server cannot be done while the reader pauses.
+  const huge = randomBytes(48 * 1024 * 1024);
+  await writeFile(join(srv.root, 'huge.bin'), huge);
+  const c = await rawSession(srv);
+  await c.send('TYPE I');
+  const data = await c.passive();
+  data.pause();
+  c.write('RETR huge.bin\r\n');
+  assert.equal((await c.read()).code, 125, 'connected before RETR');
+  await assert.rejects(c.read(800), /no reply within/, 'no 226 while bytes are still waiting to be handed to the kernel');
   const parts: Buffer[] = [];
   data.on('data', (d: Buffer) => parts.push(d));
-  data.on('end', () => (endedAt = Date.now()));
+  const ended = new Promise<void>((resolve, reject) => {
+    data.once('end', resolve);
+    data.once('error', reject);
+  });
+  data.resume();
+  assert.equal((await c.read(15_000)).code, 226);
+  await ended;
+  assert.ok(Buffer.concat(parts).equals(huge), 'the whole file arrived');
+  c.close();
+});
+
+test('§4 a large download read slowly arrives whole, with 226 and an orderly end', async () => {
+  const c = await rawSession(srv);
+  await c.send('TYPE I');
+  const data = await c.passive();
+  const parts: Buffer[] = [];
+  let reads = 0;
+  data.on('data', (d: Buffer) => {
+    parts.push(d);
+    // a slow reader: a short pause every few reads, so the server's socket keeps filling up
+    if (++reads % 4 === 0) {
+      data.pause();
+      setTimeout(() => data.resume(), 5);
+    }
+  });
+  const ended = new Promise<void>((resolve, reject) => {
+    data.once('end', resolve);
+    data.once('error', reject);
+  });
   c.write('RETR big.bin\r\n');
-  await c.read();
-  const done = await c.read(10_000);
-  assert.equal(done.code, 226);
-  assert.ok(endedAt > 0, 'the data connection had ended when 226 arrived');
+  assert.equal((await c.read()).code, 125, 'connected before RETR');
+  assert.equal((await c.read(15_000)).code, 226);
+  await ended;
   assert.ok(Buffer.concat(parts).equals(big));
   c.close();
 });

@@ -1,14 +1,12 @@
 import type * as net from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import { once } from 'node:events';
 import type { Session, TransferDirection, TransferState } from '../session.js';
 import { DataConnectionError } from './endpoints.js';
+import { endDataSocket } from './end-socket.js';
 import { replyForError } from '../error-replies.js';
 import { fromFsError } from '../../core/errors.js';
 import { FileSource } from '../../core/storage/file-source.js';
-import { releaseMemorySoon } from '../../core/idle-memory.js';
-
-const CLOSE_GRACE_MS = 10_000;
+import { noteTransferStart, releaseMemorySoon } from '../../core/idle-memory.js';
 
 export interface TransferPlan {
   direction: TransferDirection;
@@ -42,6 +40,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     await plan.finish?.(false, { direction: plan.direction, path: plan.path, bytes: 0, startedAt, abort() {} });
     return { ok: false, bytes: 0, durationMs: 0 };
   }
+  noteTransferStart(); // paired with releaseMemorySoon() in the finally below
   let socket: Duplex | undefined;
   let raw: net.Socket | undefined;
   const state: TransferState = {
@@ -73,7 +72,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     if (raw.isPaused()) raw.resume();
     await plan.run(socket, state);
     if (state.abortedBy) throw new Error('aborted');
-    await closeGracefully(socket);
+    await endDataSocket(socket);
     ok = true;
     session.reply(226, `Transfer complete (${state.bytes} bytes)`);
   } catch (err) {
@@ -94,21 +93,6 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
 
 function isStorageFailure(err: unknown): boolean {
   return (err as { name?: string } | null)?.name === 'WharfError';
-}
-
-/**
- * Ends our side and waits for the socket to close: every byte reached the kernel (and with
- * TLS the close_notify went out). A peer that never closes is cut off after a grace period.
- */
-async function closeGracefully(socket: Duplex): Promise<void> {
-  if (socket.destroyed) return;
-  const closed = once(socket, 'close').catch(() => undefined);
-  socket.end();
-  const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
-  timer.unref();
-  if (socket.readable) socket.resume(); // drain anything the peer sends so its FIN is seen
-  await closed;
-  clearTimeout(timer);
 }
 
 /** Streams `source` into the data socket, counting bytes, honouring backpressure. */
