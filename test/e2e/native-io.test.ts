@@ -201,6 +201,31 @@ for (const mode of ['native', 'javascript'] as const) {
   });
 }
 
+test('transfer engine: an upload that trickles in below its wake-up mark (SO_RCVLOWAT) after the engine took it arrives whole, and its end is seen at once', { skip: !nativeIo }, async () => {
+  const { running, root } = await start('native');
+  try {
+    const burst = randomBytes(1 * MiB); // enough for the engine to take the upload over
+    const trickle = Array.from({ length: 12 }, (_, i) => randomBytes(1000 + i));
+    const c = await login(running.port);
+    const data = await c.passive();
+    opened(await c.send('STOR trickle.bin'));
+    if (!data.write(burst)) await new Promise((r) => data.once('drain', r));
+    for (const piece of trickle) {
+      data.write(piece);
+      await sleep(25);
+    }
+    const endedAt = Date.now();
+    data.end();
+    const reply = await c.read(15_000);
+    assert.equal(reply.code, 226, reply.text);
+    assert.ok(Date.now() - endedAt < 2000, 'the end of the upload woke the engine although less than its mark was waiting');
+    assert.equal(sha(readFileSync(join(root, 'trickle.bin'))), sha(Buffer.concat([burst, ...trickle])));
+    c.close();
+  } finally {
+    await running.stop();
+  }
+});
+
 test('transfer engine: a client that closes the data connection once it has every byte still gets 226', { skip: !nativeIo }, async () => {
   const { running, root } = await start('native');
   try {
