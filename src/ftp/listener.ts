@@ -74,7 +74,7 @@ export class FtpListener {
     prepare?.(session);
     this.ctx.sessions.add(session);
     session.afterClose(() => this.release(ip));
-    this.ctx.events.emit('session:open', session.info);
+    if (this.ctx.events.listenerCount('session:open') > 0) this.ctx.events.emit('session:open', session.info);
     session.reply(220, this.ctx.settings.greeting);
   }
 

@@ -10,6 +10,7 @@ import type { SessionInfo } from '../core/events.js';
 import type { FtpContext } from './context.js';
 import { LineFramer, parseCommand, recoverUrgentVerb } from './control/framing.js';
 import { formatReply } from './control/reply.js';
+import { writeReply } from './control/direct-write.js';
 import type { DataEndpoint } from './data/endpoints.js';
 import { plainAddress } from './data/address.js';
 import type { CommandSpec } from './registry.js';
@@ -120,6 +121,14 @@ export class Session {
     return this.logger;
   }
 
+  /**
+   * Whether records at `level` are written: asking first spares the record object and, for a
+   * session that never logs, its child logger (a handful of closures per session).
+   */
+  logs(level: 'debug' | 'info' | 'warn' | 'error'): boolean {
+    return this.ctx.log.isLevelEnabled?.(level) !== false;
+  }
+
   get info(): SessionInfo {
     return { sessionId: this.id, ip: this.remoteIp, protocol: this.secure ? 'ftps' : this.protocol };
   }
@@ -172,16 +181,24 @@ export class Session {
   // ---- replies -------------------------------------------------------------------------
 
   reply(code: number, text: string | readonly string[]): void {
-    if (this.closed || this.socket.destroyed || !this.socket.writable) return;
-    this.socket.write(encodeBytes(formatReply(code, text)));
+    this.sendReply(code, text);
   }
 
   /** Writes a reply and waits until it has been handed to the kernel (before TLS or close). */
   replyAndFlush(code: number, text: string | readonly string[]): Promise<void> {
     return new Promise((resolve) => {
-      if (this.closed || this.socket.destroyed || !this.socket.writable) return resolve();
-      this.socket.write(encodeBytes(formatReply(code, text)), () => resolve());
+      if (this.sendReply(code, text, () => resolve())) resolve();
     });
+  }
+
+  /**
+   * Writes a reply (straight to the kernel when it can, see control/direct-write.ts). True
+   * when there is nothing to wait for: it is in the kernel already, or the socket cannot be
+   * written any more; otherwise `flushed` runs once the stream has written it.
+   */
+  private sendReply(code: number, text: string | readonly string[], flushed?: () => void): boolean {
+    if (this.closed || this.socket.destroyed || !this.socket.writable) return true;
+    return writeReply(this.socket, encodeBytes(formatReply(code, text)), flushed);
   }
 
   replyError(err: unknown, context: 'read' | 'create' | 'transfer' = 'read'): void {
@@ -373,6 +390,9 @@ export class Session {
       this.idleTimer.refresh();
       return;
     }
+    // Before login the live timer already fires at the absolute login deadline: USER and
+    // PASS keep it instead of replacing it with an identical one (two timers per login fewer).
+    if (!this.user && this.idleTimer && !this.idleTimerIsIdle) return;
     this.disarmIdleTimer();
     const { loginMs, idleMs } = this.ctx.settings.timeouts;
     if ((this.user ? idleMs : loginMs) <= 0) return;
@@ -402,14 +422,23 @@ export class Session {
   async end(code: number, text: string, reason = 'closed by server'): Promise<void> {
     if (this.ending || this.closed) return; // one last word only (e.g. a ban and PASS both closing)
     this.ending = true;
-    // A peer that does not read never lets the reply flush: close anyway after a moment.
-    let timer: NodeJS.Timeout | undefined;
-    const giveUp = new Promise<void>((r) => {
-      timer = setTimeout(r, LAST_REPLY_WAIT_MS);
-      timer.unref();
+    // The last reply usually goes straight into the kernel: close at once, no promise or timer.
+    let flushed = false;
+    let onFlushed: (() => void) | undefined;
+    const sentNow = this.sendReply(code, text, () => {
+      flushed = true;
+      onFlushed?.();
     });
-    await Promise.race([this.replyAndFlush(code, text), giveUp]);
-    clearTimeout(timer);
+    if (!sentNow && !flushed) {
+      // A peer that does not read never lets the reply flush: close anyway after a moment.
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        onFlushed = resolve;
+        timer = setTimeout(resolve, LAST_REPLY_WAIT_MS);
+        timer.unref();
+      });
+      clearTimeout(timer);
+    }
     this.destroy(reason);
   }
 
@@ -426,12 +455,14 @@ export class Session {
       setTimeout(() => sock.destroy(), 2000).unref();
     }
     this.queue.length = 0;
-    this.log.debug({ reason }, 'session closed');
+    if (this.logs('debug')) this.log.debug({ reason }, 'session closed');
     const waiters = this.closeWaiters;
     this.closeWaiters = undefined;
     for (const w of waiters ?? []) w();
     this.ctx.sessions.delete(this);
-    this.ctx.events.emit('session:close', { ...this.info, ...(this.user ? { user: this.user.name } : {}), durationMs: Date.now() - this.openedAt });
+    if (this.ctx.events.listenerCount('session:close') > 0) {
+      this.ctx.events.emit('session:close', { ...this.info, ...(this.user ? { user: this.user.name } : {}), durationMs: Date.now() - this.openedAt });
+    }
   }
 
   whenClosed(): Promise<void> {

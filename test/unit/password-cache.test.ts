@@ -44,3 +44,13 @@ test('an entry expires a TTL after its last use, each use extends it, and a chan
   const rehashed = await hashPassword('wonderland', 10);
   assert.equal(cache.has('alice', 'wonderland', rehashed), false, 'a new stored hash (password changed) needs a real verification');
 });
+
+test('cache keys keep the fields apart: moving bytes between name and password is another entry', async () => {
+  const cache = new VerifiedCredentialsCache();
+  const stored = await hashPassword('b\0c', 10);
+  cache.add('a', 'b\0c', stored);
+  assert.equal(cache.has('a', 'b\0c', stored), true);
+  assert.equal(cache.has('a\0b', 'c', stored), false);
+  assert.equal(cache.has('a', 'b\0c' + stored.slice(0, 1), stored.slice(1)), false);
+  assert.equal(cache.has('a', 'b', '\0c' + stored), false);
+});

@@ -53,8 +53,9 @@ export const authCommands: CommandSpec[] = [
         return s.reply(530, 'TLS required for this account: send AUTH TLS, then log in');
       }
       s.login(user);
-      s.ctx.events.emit('login:ok', { ...s.info, user: user.name, anonymous: user.anonymous === true });
-      s.log.info({ user: user.name }, 'login ok');
+      // Payloads and the session's child logger are built only for someone who reads them.
+      if (s.ctx.events.listenerCount('login:ok') > 0) s.ctx.events.emit('login:ok', { ...s.info, user: user.name, anonymous: user.anonymous === true });
+      if (s.logs('info')) s.log.info({ user: user.name }, 'login ok');
       s.reply(230, user.anonymous ? 'Anonymous access granted, read-only' : 'Login successful');
     },
   },
