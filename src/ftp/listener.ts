@@ -12,6 +12,15 @@ import { secureSession, type FtpTls } from './tls.js';
 export class FtpListener {
   readonly server: net.Server;
   private readonly perIp = new Map<string, number>();
+  /**
+   * The last closed session, kept on purpose (a few KB). Once a burst of sessions has ended,
+   * a full collection (the idle release runs one) frees the hidden classes ("maps") that only
+   * those sessions' objects used (the session, its socket and stream states, its framer) and
+   * throws away every optimized function that depends on them: the next burst of logins ran
+   * unoptimized while V8 compiled the same ~30 functions again. One closed session keeps
+   * those maps, and that code, alive.
+   */
+  private lastClosed: Session | undefined;
 
   constructor(private readonly ctx: FtpContext) {
     this.server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => this.accept(socket));
@@ -73,7 +82,10 @@ export class FtpListener {
     const session = new Session(this.ctx, socket);
     prepare?.(session);
     this.ctx.sessions.add(session);
-    session.afterClose(() => this.release(ip));
+    session.afterClose(() => {
+      this.release(ip);
+      this.lastClosed = session;
+    });
     if (this.ctx.events.listenerCount('session:open') > 0) this.ctx.events.emit('session:open', session.info);
     session.reply(220, this.ctx.settings.greeting);
   }
