@@ -52,3 +52,40 @@ test('multi-line replies indent inner lines that start with a digit', () => {
 test('quotes inside paths are doubled', () => {
   assert.equal(quotePath('/a "b"'), '"/a ""b"""');
 });
+
+/** The lines a framer gives, as text ('<overlong>' for an over-long one). */
+function framed(framer: LineFramer, chunks: Buffer[]): string[] {
+  return chunks.flatMap((c) => framer.push(c)).map((l) => (l.kind === 'line' ? l.bytes.toString('latin1') : '<overlong>'));
+}
+
+test('whole reads (the indexOf fast path) give exactly the lines of byte-by-byte reads (the general parser)', () => {
+  const cases = [
+    'USER alice\r\nPASS wonderland\r\nQUIT\r\n',
+    'ABOR\r\n',
+    'ABOR\rNOOP\r\n',
+    'xABOR\r\nNOOP\n',
+    'AB\rC\r\n',
+    '\n\n\r\n',
+    `${'a'.repeat(15)}\r\n${'b'.repeat(16)}\n${'c'.repeat(16)}\r\n${'d'.repeat(17)}\nOK\r\n`,
+    'NOOP\r\n\xff\xf4\xff\xf2ABOR\r\n',
+  ];
+  // Deterministic random lines over an alphabet that hits every rule (IAC, CR, LF, ABOR, the limit).
+  let seed = 42;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const alphabet = ['A', 'B', 'O', 'R', 'a', ' ', 'x', '\r', '\n', '\r\n', '\r\n', '\xff', '\xf4', 'ABOR'];
+  for (let i = 0; i < 400; i++) {
+    let text = '';
+    const parts = 1 + rand(30);
+    for (let k = 0; k < parts; k++) text += alphabet[rand(alphabet.length)];
+    cases.push(text + (rand(2) ? '\r\n' : '\n'));
+  }
+  for (const text of cases) {
+    const bytes = Buffer.from(text, 'latin1');
+    const whole = framed(new LineFramer(16), [bytes]);
+    const byByte = framed(new LineFramer(16), [...bytes].map((b) => Buffer.from([b])));
+    assert.deepEqual(whole, byByte, JSON.stringify(text));
+  }
+});

@@ -37,6 +37,10 @@ export class LineFramer {
 
   /** Feeds bytes; returns the complete lines (without line ending) in order. */
   push(chunk: Buffer): FramedLine[] {
+    if (this.len === 0 && this.telnet === 0 && !this.discarding && !this.swallowLf) {
+      const whole = this.wholeLines(chunk);
+      if (whole) return whole;
+    }
     this.buf = scratch;
     if (this.partial) {
       if (this.partial.length > this.buf.length) this.grow(this.partial.length);
@@ -51,6 +55,32 @@ export class LineFramer {
       scratch = this.buf;
       this.buf = NO_BUFFER;
     }
+  }
+
+  /**
+   * The common read, without the byte-by-byte parser: nothing carried over from the last
+   * read, and a chunk of ordinary lines each ending in CRLF or LF (USER, PASS, QUIT arrive
+   * so). Lines are found with indexOf (memchr) and copied out whole. Anything else (a Telnet
+   * IAC, a CR inside a line, which may be an urgent ABOR, an unfinished or over-long line)
+   * returns undefined and takes the general path, which gives the same lines.
+   */
+  private wholeLines(chunk: Buffer): FramedLine[] | undefined {
+    const n = chunk.length;
+    if (n === 0 || chunk[n - 1] !== 0x0a || chunk.indexOf(IAC) !== -1) return undefined;
+    const out: FramedLine[] = [];
+    let start = 0;
+    let cr = chunk.indexOf(0x0d); // the next CR at or after `start` (searched again only once passed: linear)
+    while (start < n) {
+      const lf = chunk.indexOf(0x0a, start);
+      // The general path counts a CR against the limit too: over it, let that path decide.
+      if (lf - start > this.maxLineLength) return undefined;
+      const end = lf > start && chunk[lf - 1] === 0x0d ? lf - 1 : lf;
+      if (cr !== -1 && cr < start) cr = chunk.indexOf(0x0d, start);
+      if (cr !== -1 && cr < end) return undefined;
+      out.push({ kind: 'line', bytes: Buffer.from(chunk.subarray(start, end)) });
+      start = lf + 1;
+    }
+    return out;
   }
 
   private frame(chunk: Buffer): FramedLine[] {
