@@ -1,6 +1,6 @@
 // Login probe: starts Wharf and peers as the bench does, then alternates the "logins" load
 // job between them, printing wall time and server CPU per rep. Usage:
-//   node bench/login-probe.mjs [reps] [--peers ftpsrv,pyftpdlib] [--clients N] [--cpu-prof]
+//   node bench/login-probe.mjs [reps] [--peers ftpsrv,pyftpdlib,wharf@/other/dist/src/cli/main.js] [--clients N] [--cpu-prof]
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SERVERS } from './lib/servers.mjs';
@@ -21,7 +21,10 @@ try {
     const env = { port: 21950 + i, pasv: { min: 47000 + i * 500, max: 47499 + i * 500 }, root, user: SYSTEM_USER, pass: 'Bench-pass-1', work,
       nodeArgs: name === 'wharf' && rest.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', '/tmp/wharf-login-prof'] : [] };
     i++;
-    started.push({ name, env, handle: await SERVERS.find((s) => s.name === name).start(env) });
+    // wharf@/path/to/main.js: another Wharf build, for interleaved A/B runs
+    const [server, main] = name.split('@');
+    if (main) env.main = main;
+    started.push({ name, env, handle: await SERVERS.find((s) => s.name === server).start(env) });
   }
   for (let rep = 0; rep < Number(repsText); rep++) {
     for (const { name, env, handle } of rep % 2 ? [...started].reverse() : started) {
