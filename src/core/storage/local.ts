@@ -31,6 +31,7 @@ import { FdWriter } from './file-sink.js';
 import { lstatEntry } from './listing-lstat.js';
 import { nativeListLines } from './native-listing.js';
 import { nativeListing } from '../native.js';
+import { keepShape } from '../warm-shapes.js';
 import type { EntryType, FileStat, ListFormatSpec, OpenedDownload, ReadOptions, StorageBackend, UploadSink, WriteOptions } from './types.js';
 
 const ONE_MIB = 1024 * 1024;
@@ -331,6 +332,7 @@ export class LocalStorage implements StorageBackend {
       const start = options.start ?? 0;
       if (start > st.size) throw new WharfError('STORAGE_INVALID_RANGE', 'Restart offset beyond end of file');
       size = st.size;
+      keepShape('stats', st); // fs.Stats objects live for microseconds: see core/warm-shapes.ts
     } catch (err) {
       closeSync(fd);
       throw fromFsError(err, 'open');
@@ -392,6 +394,7 @@ export class LocalStorage implements StorageBackend {
           await removeTemp();
           throw fromFsError(err, 'close');
         }
+        keepShape('fileWriter', writer); // see core/warm-shapes.ts
         if (atomic) {
           try {
             await fsp.rename(target, disk);

@@ -8,6 +8,7 @@ import type { Session } from '../session.js';
 import { LfToCrlf, CrlfToLf } from '../data/ascii.js';
 import { receiveStream, runTransfer, sendStream } from '../data/transfer.js';
 import { FdWriter } from '../../core/storage/file-sink.js';
+import { keepShape } from '../../core/warm-shapes.js';
 
 function modeName(s: Session): string {
   return s.type === 'A' ? 'ASCII' : 'BINARY';
@@ -58,6 +59,7 @@ async function retrieve(s: Session, arg: string): Promise<void> {
     run: (socket, state) => sendStream(s.type === 'A' ? source.pipe(new LfToCrlf()) : source, socket, state),
     finish: () => {
       source.destroy();
+      keepShape('fileSource', source); // see core/warm-shapes.ts
     },
   });
   // The payload is only built when someone listens (metrics, xferlog, the library user): most servers have nobody.

@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import { sameHost } from './address.js';
+import { keepShape } from '../../core/warm-shapes.js';
 
 export class DataConnectionError extends Error {
   override readonly name = 'DataConnectionError';
@@ -60,6 +61,8 @@ export class PassiveEndpoint implements DataEndpoint {
     }
     this.socket = socket;
     this.server.close();
+    keepShape('passiveListener', this.server); // see core/warm-shapes.ts
+    keepShape('passiveEndpoint', this);
     this.events.onConnected?.(socket);
     for (const w of this.waiters.splice(0)) w.resolve(socket);
   }

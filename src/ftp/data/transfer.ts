@@ -7,6 +7,7 @@ import { replyForError } from '../error-replies.js';
 import { fromFsError } from '../../core/errors.js';
 import { FileSource } from '../../core/storage/file-source.js';
 import { noteTransferStart, releaseMemorySoon } from '../../core/idle-memory.js';
+import { keepShape } from '../../core/warm-shapes.js';
 
 export interface TransferPlan {
   direction: TransferDirection;
@@ -84,6 +85,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     } else session.reply(426, 'Connection closed; transfer aborted');
   } finally {
     endpoint.close();
+    if (raw) keepShape('dataSocket', raw); // see core/warm-shapes.ts
     if (session.transfer === state) session.transfer = undefined;
     await plan.finish?.(ok, state);
     releaseMemorySoon();

@@ -1,0 +1,26 @@
+/**
+ * Keeps V8's optimized code for the hot path alive across quiet periods.
+ *
+ * V8 compiles hot functions against the layouts ("maps") of the objects they see, and when a
+ * full garbage collection finds no live object with such a map, the map dies and every
+ * optimized function that embedded it is thrown away ("deoptimizing ... reason: weak
+ * objects" in --trace-deopt). A transfer's objects — data sockets, passive listeners, file
+ * streams, fs.Stats — all die between bursts of traffic, which is exactly
+ * when the idle collection (core/idle-memory.ts) runs. Measured with the small-files loop
+ * after 8 s of quiet: ~110 optimized functions thrown away, ~150 recompiled when traffic
+ * came back (0.5-1 s of compiler CPU), and 250-300 instead of ~150 us of server CPU per
+ * operation until they were.
+ *
+ * Keeping the last retired object of each such kind (a few KB in all) keeps its map, so the
+ * code compiled for it survives. Objects are kept only once they are finished with (closed,
+ * destroyed): nothing here is used again. (FtpListener keeps its last closed session for the
+ * same reason.)
+ */
+export type ShapeKind = 'dataSocket' | 'passiveListener' | 'passiveEndpoint' | 'fileSource' | 'fileWriter' | 'stats';
+
+const retired = new Map<ShapeKind, object>();
+
+/** Keeps `retiredObject` (finished with) as the live example of its kind, replacing the previous one. */
+export function keepShape(kind: ShapeKind, retiredObject: object): void {
+  retired.set(kind, retiredObject);
+}
