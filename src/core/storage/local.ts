@@ -449,11 +449,12 @@ export class LocalStorage implements StorageBackend {
   async unlink(vpath: string): Promise<void> {
     const disk = await this.contained(vpath, false);
     try {
-      const st = lstatSync(disk);
-      if (st.isDirectory()) throw new WharfError('STORAGE_IS_A_DIRECTORY', 'Is a directory');
+      // unlink(2) never removes a directory, so no lstat first (a syscall per DELE): only a
+      // refusal is examined, so that a directory is reported as one whatever errno the
+      // platform chose (Linux EISDIR, POSIX EPERM).
       unlinkSync(disk);
     } catch (err) {
-      throw fromFsError(err, 'delete');
+      throw isDirectoryRefusal(err, disk) ? new WharfError('STORAGE_IS_A_DIRECTORY', 'Is a directory') : fromFsError(err, 'delete');
     }
   }
 
@@ -485,5 +486,16 @@ export class LocalStorage implements StorageBackend {
     } catch (err) {
       throw fromFsError(err, 'chmod');
     }
+  }
+}
+
+/** An unlink refused because the target is a directory (EISDIR on Linux, EPERM elsewhere). */
+function isDirectoryRefusal(err: unknown, disk: Buffer): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'EISDIR' && code !== 'EPERM') return false;
+  try {
+    return lstatSync(disk, { throwIfNoEntry: false })?.isDirectory() === true;
+  } catch {
+    return false;
   }
 }
