@@ -121,13 +121,17 @@ class ReloadingUsersFile implements Authenticator {
     this.version = usersFileVersion(path);
   }
 
-  async authenticate(credentials: Credentials): Promise<User | null> {
-    if (Date.now() - this.checkedAt > 1000) {
-      this.checkedAt = Date.now();
-      const st = await stat(this.path).catch(() => undefined);
-      const version = st ? `${st.mtimeMs}:${st.size}` : 'missing';
-      if (version !== this.version) this.reload(version);
-    }
+  authenticate(credentials: Credentials): Promise<User | null> {
+    // Between checks the login goes straight through, without another async step of its own.
+    if (Date.now() - this.checkedAt <= 1000) return this.users.authenticate(credentials);
+    return this.checkThenAuthenticate(credentials);
+  }
+
+  private async checkThenAuthenticate(credentials: Credentials): Promise<User | null> {
+    this.checkedAt = Date.now();
+    const st = await stat(this.path).catch(() => undefined);
+    const version = st ? `${st.mtimeMs}:${st.size}` : 'missing';
+    if (version !== this.version) this.reload(version);
     return this.users.authenticate(credentials);
   }
 

@@ -45,5 +45,6 @@ function addEntry(list: net.BlockList, entry: string): void {
 }
 
 export function unmapIPv4(ip: string): string {
+  if (ip.length < 8 || ip.charCodeAt(0) !== 0x3a) return ip; // not "::ffff:..." (plain IPv4 above all): no lower-cased copy per call
   return ip.toLowerCase().startsWith('::ffff:') && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
 }

@@ -33,7 +33,8 @@ export const ANONYMOUS_NAMES = new Set(['anonymous', 'ftp']);
  * Unknown names cost a decoy scrypt so timing does not reveal which accounts exist.
  */
 export class StaticUsers implements Authenticator {
-  private readonly users = new Map<string, { record: UserRecord; user: User }>();
+  /** `hashed`: the password is a scrypt hash (decided once here, not parsed again per login). */
+  private readonly users = new Map<string, { record: UserRecord; user: User; hashed: boolean }>();
   private readonly cache = new VerifiedCredentialsCache();
 
   constructor(
@@ -45,11 +46,12 @@ export class StaticUsers implements Authenticator {
 
   /** Swaps the whole list at once (users file reload). */
   replace(records: readonly UserRecord[]): void {
-    const next = new Map<string, { record: UserRecord; user: User }>();
+    const next = new Map<string, { record: UserRecord; user: User; hashed: boolean }>();
     for (const record of records) {
       const permissions = record.permissions !== undefined ? parsePermissions(record.permissions) : new Set(this.options.defaultPermissions);
       next.set(record.name, {
         record,
+        hashed: isPasswordHash(record.password),
         user: {
           name: record.name,
           home: nodePath.resolve(this.options.root, record.home ?? '.'),
@@ -81,7 +83,10 @@ export class StaticUsers implements Authenticator {
       return null;
     }
     const stored = entry.record.password;
-    const ok = isPasswordHash(stored) ? await verifyWithCache(this.cache, username, password, stored) : safeEqual(password, stored);
+    // A recent success is answered from the cache without another await (most logins).
+    const ok = entry.hashed
+      ? this.cache.has(username, password, stored) || (await verifyWithCache(this.cache, username, password, stored))
+      : safeEqual(password, stored);
     if (!ok || entry.record.disabled) return null;
     return entry.user;
   }
