@@ -330,14 +330,16 @@ export class Session {
           this.socket.resume();
         }
         if (spec?.transfer) {
-          const job = this.execute(bytes, found).finally(() => {
+          const job = Promise.resolve(this.execute(bytes, found)).finally(() => {
             if (this.busy === job) this.busy = undefined;
             this.armIdleTimer();
           });
           this.busy = job;
           this.disarmIdleTimer();
         } else {
-          await this.execute(bytes, found);
+          // Most commands (USER, TYPE, PWD...) finish synchronously: nothing to wait for.
+          const running = this.execute(bytes, found);
+          if (running) await running;
         }
       }
     } finally {
@@ -357,8 +359,11 @@ export class Session {
     return { spec, ...parsed };
   }
 
-  /** The generic checks from the table, then the handler. Never throws. */
-  private async execute(bytes: Buffer, found = this.lookup(decodeBytes(bytes))): Promise<void> {
+  /**
+   * The generic checks from the table, then the handler. Never throws, and the promise it
+   * returns, only while an asynchronous handler still runs, never rejects.
+   */
+  private execute(bytes: Buffer, found = this.lookup(decodeBytes(bytes))): Promise<void> | void {
     const { spec, verb, arg, hasArg } = found;
     if (!this.busy) this.armIdleTimer();
     // Asking first spares the record object, and a session that never logs its child logger.
@@ -374,7 +379,8 @@ export class Session {
     if (tlsRefusal) return this.reply(tlsRefusal.code, tlsRefusal.text);
     if (spec.auth && !this.user) return this.reply(530, 'Please log in with USER and PASS first');
     try {
-      await spec.run(this, arg);
+      const running = spec.run(this, arg);
+      if (running) return running.catch((err: unknown) => this.replyError(err));
     } catch (err) {
       this.replyError(err);
     }
