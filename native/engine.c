@@ -180,6 +180,17 @@ static int run_download(job_t *j) {
   return j->remaining > 0 ? WAIT : 0;
 }
 
+/*
+ * A cancelled upload (ABOR, the client gone) first stores what already arrived: below the
+ * SO_RCVLOWAT mark the socket may hold bytes the client sent before its ABOR that no wakeup
+ * fetched, and "what arrived is kept" (so REST can resume). splice reads whatever is queued,
+ * whatever the mark; a reset or a failing file just ends it.
+ */
+static int cancel_code(job_t *j) {
+  if (j->kind == UPLOAD) (void)run_upload(j);
+  return CODE_CANCELLED;
+}
+
 /* Releases everything the engine holds for `j` and reports its end; freed after the event batch. */
 static void finish(worker_t *w, job_t *j, int code) {
   j->finished = 1;
@@ -235,7 +246,7 @@ static void *work(void *arg) {
           }
           pthread_mutex_unlock(&lock);
           if (!victim) break;
-          finish(w, victim, CODE_CANCELLED);
+          finish(w, victim, cancel_code(victim));
           victim->next = dead;
           dead = victim;
         }
@@ -246,7 +257,7 @@ static void *work(void *arg) {
       pthread_mutex_lock(&lock);
       int cancelled = j->cancel;
       pthread_mutex_unlock(&lock);
-      int code = cancelled ? CODE_CANCELLED : j->kind == UPLOAD ? run_upload(j) : run_download(j);
+      int code = cancelled ? cancel_code(j) : j->kind == UPLOAD ? run_upload(j) : run_download(j);
       if (code == WAIT) {
         report_progress(j);
         continue;
