@@ -263,6 +263,24 @@ test('§4 a large download read slowly arrives whole, with 226 and an orderly en
   c.close();
 });
 
+test('§4 a client that resets its data connection as soon as it has every byte still gets 226 (every byte was with the kernel)', async () => {
+  const c = await rawSession(srv);
+  await c.send('TYPE I');
+  for (let i = 0; i < 20; i++) {
+    const data = await c.passive();
+    data.on('error', () => undefined);
+    let got = 0;
+    data.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got >= 10) data.resetAndDestroy();
+    });
+    c.write('RETR ten.bin\r\n');
+    assert.equal((await c.read()).code, 125);
+    assert.equal((await c.read(5000)).code, 226, `round ${i}`);
+  }
+  c.close();
+});
+
 test('§4 a reader that stops early gets 426', async () => {
   const c = await rawSession(srv);
   await c.send('TYPE I');

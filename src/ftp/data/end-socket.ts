@@ -12,7 +12,7 @@ const STALL_MS = 10_000;
  * Ends a data connection after its last byte (PROTOCOL.md §4: 226 only once every byte was
  * handed to the kernel and the data socket was closed; with TLS after close_notify).
  * Resolves when the transfer may be answered with 226; rejects (426) when the socket failed
- * or closed before our last byte and FIN were handed to the kernel.
+ * or closed while some of our bytes were not yet handed to the kernel.
  */
 export function endDataSocket(socket: Duplex): Promise<void> {
   // Closed already: the transfer's own runner saw every byte reach the kernel (the engine's
@@ -53,7 +53,12 @@ function endAndClose(socket: Socket): Promise<void> {
     };
     const onClose = () => {
       cleanup();
-      reject(socket.errored ?? new Error('data connection closed before the last byte was sent'));
+      // Closed before our FIN went out. Complete all the same when every byte had been handed
+      // to the kernel (nothing queued or being written, no write failed): a client that resets
+      // as soon as it has the announced size took everything. Bytes still queued: 426.
+      const failed = socket.errored as NodeJS.ErrnoException | null;
+      if (socket.writableLength === 0 && failed?.syscall !== 'write') resolve();
+      else reject(failed ?? new Error('data connection closed before the last byte was sent'));
     };
     const cleanup = () => {
       clearInterval(stall);
