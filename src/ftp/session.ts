@@ -95,6 +95,8 @@ export class Session {
   private idleTimerIsIdle = false;
   private closed = false;
   private ending = false;
+  /** end() decided the socket may close without draining (see there). */
+  private closeAtOnce = false;
   /** Meters commands against the flood limit (limits.maxCommandsPerSecond). */
   private readonly commandRate: RateLimiter;
   private detach: (() => void) | undefined;
@@ -425,7 +427,11 @@ export class Session {
   }
 
   /** Sends a last reply, then closes (QUIT, 421). */
-  async end(code: number, text: string, reason = 'closed by server'): Promise<void> {
+  /**
+   * `close`: 'at-once' (QUIT) closes the socket as soon as the last reply is in the kernel;
+   * 'drain' half-closes and keeps reading until the peer closes (or two seconds pass).
+   */
+  async end(code: number, text: string, reason = 'closed by server', close: 'drain' | 'at-once' = 'drain'): Promise<void> {
     if (this.ending || this.closed) return; // one last word only (e.g. a ban and PASS both closing)
     this.ending = true;
     // The last reply usually goes straight into the kernel: close at once, no promise or timer.
@@ -445,6 +451,11 @@ export class Session {
       });
       clearTimeout(timer);
     }
+    // After QUIT the client has nothing more to say, so no input of its can be lost: with the
+    // 221 in the kernel (which still delivers it, then FIN) the socket closes now, as vsftpd
+    // and pyftpdlib do, instead of half-closing and waiting for the client's FIN (a shutdown,
+    // an 'end', often an ECONNRESET error object, and a timer per session).
+    this.closeAtOnce = close === 'at-once' && sentNow;
     this.destroy(reason);
   }
 
@@ -457,8 +468,11 @@ export class Session {
     this.release();
     const sock = this.socket;
     if (!sock.destroyed) {
-      sock.end();
-      setTimeout(() => sock.destroy(), 2000).unref();
+      if (this.closeAtOnce && sock.writableLength === 0) sock.destroy();
+      else {
+        sock.end();
+        setTimeout(() => sock.destroy(), 2000).unref();
+      }
     }
     this.queue.length = 0;
     if (this.logs('debug')) this.log.debug({ reason }, 'session closed');

@@ -68,7 +68,7 @@ export const miscCommands: CommandSpec[] = [
         t.abort();
       }
       await s.settle();
-      await s.end(221, 'Goodbye');
+      await s.end(221, 'Goodbye', 'client quit', 'at-once');
     },
   },
 ];
