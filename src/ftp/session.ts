@@ -4,13 +4,13 @@ import { nextSessionId } from './session-id.js';
 import type { User } from '../core/users/types.js';
 import { GuardedStorage } from '../core/storage/guards/permissions.js';
 import { resolveVirtual } from '../core/vpath.js';
-import { decodeBytes, encodeBytes } from '../core/bytes.js';
+import { decodeBytes } from '../core/bytes.js';
 import type { Logger } from '../core/logger.js';
 import type { SessionInfo } from '../core/events.js';
 import type { FtpContext } from './context.js';
 import { LineFramer, parseCommand, recoverUrgentVerb } from './control/framing.js';
-import { formatReply } from './control/reply.js';
 import { writeReply } from './control/direct-write.js';
+import { replyBytes } from './control/reply-bytes.js';
 import type { DataEndpoint } from './data/endpoints.js';
 import { plainAddress } from './data/address.js';
 import type { CommandSpec } from './registry.js';
@@ -200,7 +200,7 @@ export class Session {
    */
   private sendReply(code: number, text: string | readonly string[], flushed?: () => void): boolean {
     if (this.closed || this.socket.destroyed || !this.socket.writable) return true;
-    return writeReply(this.socket, encodeBytes(formatReply(code, text)), flushed);
+    return writeReply(this.socket, replyBytes(code, text), flushed);
   }
 
   replyError(err: unknown, context: 'read' | 'create' | 'transfer' = 'read'): void {

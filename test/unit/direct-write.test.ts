@@ -106,3 +106,17 @@ test('direct write: a peer that is gone makes no crash and no throw (the stream 
   await new Promise((r) => setTimeout(r, 50));
   p.close();
 });
+
+test('reply bytes: a repeated fixed text reuses its bytes; another text, a multi-line reply or CR/LF in the text is formatted anew', async () => {
+  const { replyBytes } = await import('../../src/ftp/control/reply-bytes.js');
+  const a = replyBytes(331, 'Please specify the password');
+  assert.equal(a.toString(), '331 Please specify the password\r\n');
+  assert.equal(replyBytes(331, 'Please specify the password'), a, 'the same Buffer again');
+  assert.equal(replyBytes(331, 'Other text').toString(), '331 Other text\r\n');
+  assert.equal(replyBytes(331, 'Please specify the password').toString(), '331 Please specify the password\r\n');
+  assert.equal(replyBytes(500, 'bad\r\nline').toString(), '500 bad  line\r\n', 'CR/LF never pass into a reply');
+  assert.equal(replyBytes(211, ['Features:', ' UTF8', 'End']).toString(), '211-Features:\r\n UTF8\r\n211 End\r\n');
+  const long = 'x'.repeat(500);
+  assert.equal(replyBytes(257, long).toString(), `257 ${long}\r\n`);
+  assert.notEqual(replyBytes(257, long), replyBytes(257, long), 'long texts are not kept');
+});
