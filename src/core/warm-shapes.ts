@@ -16,7 +16,8 @@
  * destroyed): nothing here is used again. (FtpListener keeps its last closed session for the
  * same reason.)
  */
-export type ShapeKind = 'dataSocket' | 'passiveListener' | 'passiveEndpoint' | 'fileSource' | 'fileWriter' | 'stats';
+/** Data sockets per direction: a download's and an upload's socket end up with different maps. */
+export type ShapeKind = `dataSocket:${'download' | 'upload' | 'listing'}` | 'passiveListener' | 'passiveEndpoint' | 'fileSource' | 'fileWriter' | 'stats';
 
 const retired = new Map<ShapeKind, object>();
 

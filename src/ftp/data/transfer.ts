@@ -85,7 +85,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     } else session.reply(426, 'Connection closed; transfer aborted');
   } finally {
     endpoint.close();
-    if (raw) keepShape('dataSocket', raw); // see core/warm-shapes.ts
+    if (raw) keepShape(`dataSocket:${plan.direction}`, raw); // see core/warm-shapes.ts
     if (session.transfer === state) session.transfer = undefined;
     await plan.finish?.(ok, state);
     releaseMemorySoon();
