@@ -53,7 +53,8 @@ const DEFAULT_MLST_FACT_SET: ReadonlySet<string> = new Set<string>(DEFAULT_MLST_
 export class Session {
   readonly id = nextSessionId();
   readonly remoteIp: string;
-  readonly localIp: string;
+  /** Our address on the control connection, looked up on first use (see `localIp`). */
+  private ownIp: string | undefined;
   readonly openedAt = Date.now();
   private logger: Logger | undefined;
 
@@ -110,7 +111,6 @@ export class Session {
   ) {
     this.socket = socket;
     this.remoteIp = plainAddress(socket.remoteAddress);
-    this.localIp = plainAddress(socket.localAddress);
     this.framer = new LineFramer(ctx.settings.maxLineLength);
     this.commandRate = new RateLimiter(ctx.settings.limits.maxCommandsPerSecond);
     this.attach(socket);
@@ -129,6 +129,18 @@ export class Session {
    */
   logs(level: 'debug' | 'info' | 'warn' | 'error'): boolean {
     return this.ctx.log.isLevelEnabled?.(level) !== false;
+  }
+
+  /**
+   * The server's address on this connection (PASV/EPSV/PORT need it), looked up when first
+   * asked: a getsockname(2) per connection that most sessions (logins, quits) never use. A
+   * TLS socket answers it from the TCP connection under it.
+   */
+  get localIp(): string {
+    if (this.ownIp) return this.ownIp;
+    const ip = plainAddress((this.socket as Partial<net.Socket>).localAddress);
+    if (ip) this.ownIp = ip; // '' (a closed socket) is not kept
+    return ip;
   }
 
   get info(): SessionInfo {
