@@ -45,6 +45,9 @@ export const DEFAULT_MLST_FACTS = ['type', 'size', 'modify', 'perm', 'unique', '
 /** Shared by every session until OPTS MLST replaces it (it is never changed in place). */
 const DEFAULT_MLST_FACT_SET: ReadonlySet<string> = new Set<string>(DEFAULT_MLST_FACTS);
 
+/** The session reading each control socket (for the shared socket listeners in Session). */
+const sessionOfSocket = new WeakMap<object, Session>();
+
 /**
  * One control connection: its login, working directory, transfer parameters, its single
  * data slot, and the command loop. The session owns every resource it opens (data
@@ -100,7 +103,8 @@ export class Session {
   private closeAtOnce = false;
   /** Meters commands against the flood limit (limits.maxCommandsPerSecond). */
   private readonly commandRate: RateLimiter;
-  private detach: (() => void) | undefined;
+  /** The socket whose events this session listens to (see attach). */
+  private attached: net.Socket | Duplex | undefined;
   /** Called once the session is closed; made on first use (most sessions have one waiter, the listener). */
   private closeWaiters: Array<() => void> | undefined;
 
@@ -157,30 +161,44 @@ export class Session {
 
   /** Reads commands from `socket` (used again after AUTH TLS swaps in the TLS socket). */
   attach(socket: net.Socket | Duplex): void {
-    this.detach?.();
+    this.release();
     this.socket = socket;
-    const onData = (chunk: Buffer) => this.onBytes(chunk);
-    const onEnd = () => this.destroy('client closed the connection');
-    const onError = (err: Error) => {
-      this.log.debug({ err: err.message }, 'control connection error');
-      this.destroy('control connection error');
-    };
-    socket.on('data', onData);
-    socket.on('end', onEnd);
-    socket.on('close', onEnd);
-    socket.on('error', onError);
-    this.detach = () => {
-      socket.off('data', onData);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-      socket.off('error', onError);
-    };
+    // The listeners are the same four functions for every session (they find the session by
+    // its socket): no closures per session, and their optimized code is not lost with the
+    // sessions of a burst once they have all closed.
+    sessionOfSocket.set(socket, this);
+    socket.on('data', Session.onSocketData);
+    socket.on('end', Session.onSocketEnd);
+    socket.on('close', Session.onSocketEnd);
+    socket.on('error', Session.onSocketError);
+    this.attached = socket;
   }
 
   /** Stops reading commands from the current socket (before handing it to TLS). */
   release(): void {
-    this.detach?.();
-    this.detach = undefined;
+    const socket = this.attached;
+    if (!socket) return;
+    this.attached = undefined;
+    socket.off('data', Session.onSocketData);
+    socket.off('end', Session.onSocketEnd);
+    socket.off('close', Session.onSocketEnd);
+    socket.off('error', Session.onSocketError);
+    sessionOfSocket.delete(socket);
+  }
+
+  private static onSocketData(this: object, chunk: Buffer): void {
+    sessionOfSocket.get(this)?.onBytes(chunk);
+  }
+
+  private static onSocketEnd(this: object): void {
+    sessionOfSocket.get(this)?.destroy('client closed the connection');
+  }
+
+  private static onSocketError(this: object, err: Error): void {
+    const session = sessionOfSocket.get(this);
+    if (!session) return;
+    if (session.logs('debug')) session.log.debug({ err: err.message }, 'control connection error');
+    session.destroy('control connection error');
   }
 
   /**
