@@ -9,10 +9,10 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitForGreeting } from './lib/servers.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
@@ -80,19 +80,6 @@ const ussMiB = (pid) => {
   return (Number(/^Private_Clean:\s+(\d+)/m.exec(t)[1]) + Number(/^Private_Dirty:\s+(\d+)/m.exec(t)[1])) / 1024;
 };
 const rssMiB = (pid) => Number(/^Rss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]) / 1024;
-
-async function waitForGreeting(port) {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.once('data', (d) => (s.destroy(), resolve(d.toString().startsWith('220'))));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error('no greeting');
-}
 
 async function probe(dist, port) {
   const main = path.join(dist, 'src/cli/main.js');

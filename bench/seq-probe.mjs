@@ -11,10 +11,10 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitForGreeting } from './lib/servers.mjs';
 import { workloads } from './lib/workloads.mjs';
 import { SYSTEM_USER } from './lib/setup.mjs';
 
@@ -103,19 +103,6 @@ function cpuAndFaults(pid) {
   return { cpu: (Number(f[11]) + Number(f[12])) / 100, minflt: Number(f[7]) };
 }
 const pss = (pid) => Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]) / 1024;
-
-async function waitForGreeting(port) {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.once('data', (d) => (s.destroy(), resolve(d.toString().startsWith('220'))));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error('no greeting');
-}
 
 async function heapStats(server, statsFile) {
   rmSync(statsFile, { force: true });

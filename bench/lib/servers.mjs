@@ -21,8 +21,8 @@ function unpackedVersion(prefix) {
   return f?.split('_')[1];
 }
 
-/** Waits until the server greets on its control port. */
-async function waitForGreeting(port, ms = 15_000) {
+/** Waits until the server greets on its control port (the probes use it too). */
+export async function waitForGreeting(port, ms = 15_000) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     const ok = await new Promise((resolve) => {
