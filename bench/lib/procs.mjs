@@ -52,7 +52,15 @@ export function accountCpuByCgroup(root, name) {
   const dir = path.join(CPUACCT, `wharf-bench-${process.pid}`, name);
   try {
     mkdirSync(dir, { recursive: true });
-    for (const pid of processTree(root)) writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
+    for (const pid of processTree(root)) {
+      try {
+        writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
+      } catch (err) {
+        // A helper process that exited since the tree was read: nothing of it to count. Any
+        // other failure means cgroups are not usable here (the /proc method stays).
+        if (err.code !== 'ESRCH') throw err;
+      }
+    }
     cgroups.set(root, dir);
     return true;
   } catch {
