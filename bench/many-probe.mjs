@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { SERVERS } from './lib/servers.mjs';
 import { BENCH_DIR, SYSTEM_USER } from './lib/setup.mjs';
-import { treeCpuSeconds } from './lib/procs.mjs';
+import { threadCpuSeconds, treeCpuSeconds } from './lib/procs.mjs';
 
 const [op, repsText = '3', size = 'quick', ...rest] = process.argv.slice(2);
 const opt = (name, dflt) => (rest.includes(name) ? rest[rest.indexOf(name) + 1] : dflt);
@@ -19,20 +19,12 @@ const clients = Number(opt('--clients', size === 'full' ? '200' : '50'));
 const fileSize = size === 'full' ? 10 * 1024 * 1024 : 2 * 1024 * 1024;
 const work = path.join(BENCH_DIR, '.work', size);
 const root = path.join(work, 'root');
-const TICK = 100; // clock ticks per second on Linux
-
-/** utime + stime of one thread, in seconds. */
-function threadCpu(pid, tid) {
-  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICK;
-}
 
 function threadSnapshot(pid) {
   const out = new Map();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      out.set(tid, { name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), cpu: threadCpu(pid, tid) });
+      out.set(tid, { name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), cpu: threadCpuSeconds(pid, tid) });
     } catch {}
   }
   return out;
@@ -79,12 +71,12 @@ try {
         ? { kind: 'retrMany', port: env.port, user: env.user, pass: env.pass, clients, path: 'medium.bin', size: fileSize, timeoutSec: 120 }
         : { kind: 'storMany', port: env.port, user: env.user, pass: env.pass, clients, prefix: 'up-many-', size: fileSize, timeoutSec: 120 };
       const c0 = treeCpuSeconds(handle.pid);
-      const m0 = name.startsWith('wharf') ? threadCpu(handle.pid, handle.pid) : 0;
+      const m0 = name.startsWith('wharf') ? threadCpuSeconds(handle.pid, handle.pid) : 0;
       const t0 = name.startsWith('wharf') ? threadSnapshot(handle.pid) : undefined;
       const r = spawnSync(process.execPath, [path.join(BENCH_DIR, 'clients/load.mjs'), JSON.stringify(job)], { encoding: 'utf8' });
       await new Promise((res) => setTimeout(res, 300));
       const cpu = treeCpuSeconds(handle.pid) - c0;
-      const main = name.startsWith('wharf') ? threadCpu(handle.pid, handle.pid) - m0 : NaN;
+      const main = name.startsWith('wharf') ? threadCpuSeconds(handle.pid, handle.pid) - m0 : NaN;
       if (rest.includes('--threads') && name.startsWith('wharf')) console.log(threadTable(handle.pid, t0));
       if (r.status !== 0) throw new Error(`${name}: load ${r.status} ${r.stderr}`);
       const out = JSON.parse(r.stdout.trim().split('\n').pop());

@@ -14,9 +14,9 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import * as net from 'node:net';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
 import { BENCH_DIR } from './lib/setup.mjs';
-import { treeCpuSeconds } from './lib/procs.mjs';
+import { threadCpuSeconds, treeCpuSeconds } from './lib/procs.mjs';
 
 const [distA, distB, repsText = '8', roundsText = '60', clientsText = '10'] = process.argv.slice(2);
 if (!distA || !distB) {
@@ -31,17 +31,6 @@ const root = process.env.SMALL_AB_ROOT ?? path.join(work, 'root');
 spawnSync('mkdir', ['-p', root]);
 chmodSync(root, 0o777);
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-
-/** utime+stime of one thread (the main thread's tid is the pid), in seconds. */
-function threadCpuSeconds(pid, tid = pid) {
-  try {
-    const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0; // a cluster primary's main thread does no session work: 0 is the truth there
-  }
-}
 
 async function waitForPort(port) {
   for (let i = 0; i < 100; i++) {

@@ -9,14 +9,21 @@ import * as path from 'node:path';
 
 const TICKS = 100; // USER_HZ on Linux
 
-function statFields(pid) {
+/** The fields of /proc/<pid>/stat (or of one thread's, /proc/<pid>/task/<tid>/stat) after comm; null when gone. */
+function statFields(pid, tid) {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     // comm may contain spaces and parentheses: fields start after the last ')'
     return text.slice(text.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+/** utime + stime of one thread (the main thread's tid is the pid), in seconds; 0 when it is gone. */
+export function threadCpuSeconds(pid, tid = pid) {
+  const f = statFields(pid, tid);
+  return f ? (Number(f[11]) + Number(f[12])) / TICKS : 0;
 }
 
 /** Every pid whose ancestry leads to `root`, root included. */
