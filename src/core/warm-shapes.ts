@@ -13,11 +13,18 @@
  *
  * Keeping the last retired object of each such kind (a few KB in all) keeps its map, so the
  * code compiled for it survives. Objects are kept only once they are finished with (closed,
- * destroyed): nothing here is used again. (FtpListener keeps its last closed session for the
- * same reason.)
+ * destroyed): nothing here is used again.
  */
 /** Data sockets per direction: a download's and an upload's socket end up with different maps. */
-export type ShapeKind = `dataSocket:${'download' | 'upload' | 'listing'}` | 'passiveListener' | 'passiveEndpoint' | 'fileSource' | 'fileWriter' | 'stats';
+export type ShapeKind =
+  | `dataSocket:${'download' | 'upload' | 'listing'}`
+  | 'passiveListener'
+  | 'passiveEndpoint'
+  | 'fileSource'
+  | 'fileWriter'
+  | 'stats'
+  /** A session and its socket: after a burst of logins ~30 optimized functions (framing, replies, the command loop) depend on their maps. */
+  | `session:${'plain' | 'implicit-tls'}`;
 
 const retired = new Map<ShapeKind, object>();
 

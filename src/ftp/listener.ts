@@ -4,6 +4,7 @@ import { Session } from './session.js';
 import { formatReply } from './control/reply.js';
 import { plainAddress } from './data/address.js';
 import { secureSession, type FtpTls } from './tls.js';
+import { keepShape } from '../core/warm-shapes.js';
 
 /**
  * Accepts control connections for one FTP listener: applies connection limits before any
@@ -12,15 +13,6 @@ import { secureSession, type FtpTls } from './tls.js';
 export class FtpListener {
   readonly server: net.Server;
   private readonly perIp = new Map<string, number>();
-  /**
-   * The last closed session, kept on purpose (a few KB). Once a burst of sessions has ended,
-   * a full collection (the idle release runs one) frees the hidden classes ("maps") that only
-   * those sessions' objects used (the session, its socket and stream states, its framer) and
-   * throws away every optimized function that depends on them: the next burst of logins ran
-   * unoptimized while V8 compiled the same ~30 functions again. One closed session keeps
-   * those maps, and that code, alive.
-   */
-  private lastClosed: Session | undefined;
 
   constructor(private readonly ctx: FtpContext) {
     this.server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => this.accept(socket));
@@ -84,7 +76,8 @@ export class FtpListener {
     this.ctx.sessions.add(session);
     session.afterClose(() => {
       this.release(ip);
-      this.lastClosed = session;
+      // A closed session keeps the maps of a session's objects, and the login path's optimized code, alive: see core/warm-shapes.ts.
+      keepShape(this.ctx.tls === 'implicit' ? 'session:implicit-tls' : 'session:plain', session);
     });
     if (this.ctx.events.listenerCount('session:open') > 0) this.ctx.events.emit('session:open', session.info);
     session.reply(220, this.ctx.settings.greeting);
