@@ -2,6 +2,7 @@ import * as tls from 'node:tls';
 import type * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { TlsMaterial } from '../core/tls/material.js';
+import { serverCipherPreference } from '../core/tls/cipher-order.js';
 import type { Session } from './session.js';
 
 /** What one listener's FTPS does, fully resolved. */
@@ -143,6 +144,7 @@ export class FtpTls {
       key: material.key,
       minVersion: this.settings.minVersion,
       maxVersion: 'TLSv1.3',
+      ...serverCipherPreference(),
       ticketKeys: this.ticketKeys,
       sessionTimeout: SESSION_LIFETIME_S,
       sessionIdContext: this.sessionIdContext,
