@@ -5,6 +5,7 @@
  *   engineStart(callback)                                   -> 0, or -errno
  *   engineUpload(id, socketFd, fileFd, offset)              -> 0, or -errno
  *   engineDownload(id, socketFd, fileFd, offset, count)     -> 0, or -errno
+ *   engineWaitReadable(id, fd)                              -> 0, or -errno
  *   engineCancel(id)                                        -> 1 if the job was still running
  *
  * callback(id, event, bytes, code) runs on the main thread: event 0 is progress (`bytes`
@@ -18,6 +19,10 @@
  * the C servers spread the copying over both cores. Here an upload is splice(socket -> pipe
  * -> file) until end of stream and a download sendfile until the count, with no JavaScript
  * per wakeup.
+ *
+ * engineWaitReadable ends (code 0) as soon as `fd` is readable: a native passive listener
+ * (native/datapath.c) whose client has not connected yet waits here, on the engine's epoll,
+ * instead of on a net.Server created for it.
  *
  * The engine works on its own duplicates of the two descriptors, so JavaScript may destroy
  * the socket at any moment (ABOR, shutdown): a cancel then releases the duplicates, and no
@@ -70,7 +75,7 @@ extern napi_status napi_get_value_int64(napi_env, napi_value, int64_t *);
 #define MAX_WORKERS 2
 #define DEFAULT_WORKERS 1
 
-enum kind { UPLOAD, DOWNLOAD };
+enum kind { UPLOAD, DOWNLOAD, READABLE };
 enum outcome { WAIT = -2 }; /* otherwise a code as in the callback */
 
 typedef struct job {
@@ -204,7 +209,7 @@ static void finish(worker_t *w, job_t *j, int code) {
   pthread_mutex_unlock(&lock);
   epoll_ctl(w->epfd, EPOLL_CTL_DEL, j->sock, NULL);
   close(j->sock);
-  close(j->file);
+  if (j->file >= 0) close(j->file);
   if (j->pipe_r >= 0) close(j->pipe_r);
   if (j->pipe_w >= 0) close(j->pipe_w);
   post(j->id, 1, j->moved - j->reported, code);
@@ -257,7 +262,7 @@ static void *work(void *arg) {
       pthread_mutex_lock(&lock);
       int cancelled = j->cancel;
       pthread_mutex_unlock(&lock);
-      int code = cancelled ? cancel_code(j) : j->kind == UPLOAD ? run_upload(j) : run_download(j);
+      int code = cancelled ? cancel_code(j) : j->kind == UPLOAD ? run_upload(j) : j->kind == DOWNLOAD ? run_download(j) : 0;
       if (code == WAIT) {
         report_progress(j);
         continue;
@@ -365,9 +370,9 @@ static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock,
   j->worker = next_worker;
   next_worker = (next_worker + 1) % nworkers;
   j->sock = fcntl((int)sock, F_DUPFD_CLOEXEC, 3);
-  j->file = j->sock < 0 ? -1 : fcntl((int)file, F_DUPFD_CLOEXEC, 3);
+  j->file = j->sock < 0 || kind == READABLE ? -1 : fcntl((int)file, F_DUPFD_CLOEXEC, 3);
   int err = 0;
-  if (j->sock < 0 || j->file < 0) err = errno;
+  if (j->sock < 0 || (j->file < 0 && kind != READABLE)) err = errno;
   else if (kind == UPLOAD) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) err = errno;
@@ -388,7 +393,7 @@ static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock,
     running = j;
     pthread_mutex_unlock(&lock);
     /* Level-triggered: a job that stopped at the end of its slice comes back by itself. */
-    struct epoll_event ev = {.events = kind == UPLOAD ? EPOLLIN : EPOLLOUT, .data.ptr = j};
+    struct epoll_event ev = {.events = kind == DOWNLOAD ? EPOLLOUT : EPOLLIN, .data.ptr = j};
     __atomic_add_fetch(&workers[j->worker].jobs, 1, __ATOMIC_RELAXED); /* before the worker can see it end */
     if (epoll_ctl(workers[j->worker].epfd, EPOLL_CTL_ADD, j->sock, &ev) != 0) {
       err = errno;
@@ -427,6 +432,12 @@ static napi_value js_engine_download(napi_env env, napi_callback_info info) {
   return submit(env, DOWNLOAD, a[0], a[1], a[2], a[3], a[4]);
 }
 
+static napi_value js_engine_wait_readable(napi_env env, napi_callback_info info) {
+  int64_t a[2];
+  if (int_args(env, info, 2, a) != 0) return int_value(env, -EINVAL);
+  return submit(env, READABLE, a[0], a[1], -1, 0, 0);
+}
+
 static napi_value js_engine_cancel(napi_env env, napi_callback_info info) {
   int64_t id;
   if (int_args(env, info, 1, &id) != 0 || !started) return int_value(env, 0);
@@ -451,4 +462,5 @@ void wharf_register_engine(napi_env env, napi_value exports) {
   export_function(env, exports, "engineUpload", js_engine_upload);
   export_function(env, exports, "engineDownload", js_engine_download);
   export_function(env, exports, "engineCancel", js_engine_cancel);
+  export_function(env, exports, "engineWaitReadable", js_engine_wait_readable);
 }

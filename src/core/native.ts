@@ -115,6 +115,8 @@ export interface NativeEngine {
   engineDownload(id: number, socketFd: number, fileFd: number, offset: number, count: number): number;
   /** Asks a running job to stop; its end (code -1) follows through onEvent. 1 when it was running. */
   engineCancel(id: number): number;
+  /** Ends (code 0) once `fd` is readable: a native passive listener waiting for its client (absent in older builds). */
+  engineWaitReadable?(id: number, fd: number): number;
 }
 
 /** The engine's functions, when the module was built with them and is enabled. */

@@ -62,6 +62,30 @@ export class FdWriter {
   }
 
   /**
+   * The native data path (src/ftp/data/native-endpoint.ts): the transfer engine splices
+   * everything a bare socket descriptor sends into the file until the peer ends, whatever the
+   * size (its SO_RCVLOWAT wakeup is no delay: the end of stream wakes it at once). A cancel
+   * (ABOR, QUIT) still stores what had arrived. Undefined when this cannot run (no engine, an
+   * append, which splice cannot do): the caller then reads through a net.Socket. Never closes
+   * `socketFd`.
+   */
+  receiveFromFd(socketFd: number, onBytes: (n: number) => void): { done: Promise<void>; cancel(): void } | undefined {
+    const io = nativeIo;
+    const position = this.position;
+    if (!io || !transferEngine || position === null) return undefined;
+    const job = transferEngine.upload(socketFd, this.fd, position, onBytes);
+    if (!job) return undefined;
+    const done = job.ended.then(({ code, bytes }) => {
+      this.position = position + bytes;
+      if (code === 0) return;
+      if (code === CANCELLED) throw new Error('data connection closed before the end of the upload');
+      const { error, fileSide } = spliceError(io, -code);
+      throw fileSide ? fromFsError(error, 'write') : error; // a reset: what arrived is kept, and the upload is a 426
+    });
+    return { done, cancel: () => job.cancel() };
+  }
+
+  /**
    * Writes everything `socket` sends until it ends. Resolves once every byte is written to
    * the file. When the peer vanishes, what already arrived is still written (a partial
    * upload REST can resume) before rejecting; a write error (ENOSPC, EIO) rejects with the

@@ -204,6 +204,39 @@ export class FileSource extends Readable {
   }
 
   /**
+   * The native data path (src/ftp/data/native-endpoint.ts): sends the rest of the file to a
+   * bare non-blocking socket descriptor, without a net.Socket. What fits right away goes
+   * with one synchronous sendfile (a small file: all of it); the rest, and large files from
+   * the start, on the transfer engine's thread. Undefined when this cannot run here (no
+   * engine): the caller then sends through a net.Socket, from where this stopped. Never
+   * closes `socketFd`.
+   */
+  sendToFd(socketFd: number, onBytes: (n: number) => void): { done: Promise<void>; cancel(): void } | undefined {
+    const io = nativeIo;
+    const engine = transferEngine;
+    if (!io || !engine) return undefined;
+    if (this.size - this.position < ENGINE_MIN_BYTES) {
+      const left = this.size - this.position;
+      const n = left > 0 ? io.sendfile(socketFd, this.fd, this.position, left) : 0;
+      if (n > 0) {
+        this.position += n;
+        onBytes(n);
+      }
+      if (n === 0 || this.position >= this.size) return { done: Promise.resolve(), cancel() {} };
+      if (n < 0 && n !== -EAGAIN) return { done: Promise.reject(sendfileError(n)), cancel() {} };
+    }
+    const job = engine.download(socketFd, this.fd, this.position, this.size - this.position, onBytes);
+    if (!job) return undefined;
+    const done = job.ended.then(({ code, bytes }) => {
+      this.position += bytes;
+      if (code === 0) return;
+      if (code === CANCELLED) throw new Error('transfer cancelled');
+      throw sendfileError(-code);
+    });
+    return { done, cancel: () => job.cancel() };
+  }
+
+  /**
    * sendfile(2) on the transfer engine's thread, until the size announced in 150 is sent:
    * nothing runs on the event loop per wakeup. The socket stays with Node for everything
    * else (a reset or ABOR closes it, which cancels the job); JavaScript writes nothing to

@@ -378,6 +378,7 @@ export class LocalStorage implements StorageBackend {
         return writer.stream;
       },
       receiveFrom: (socket, onBytes) => writer.receiveFrom(socket, onBytes),
+      receiveFromFd: (socketFd, onBytes) => writer.receiveFromFd(socketFd, onBytes),
       commit: async () => {
         if (settled) return;
         settled = true;

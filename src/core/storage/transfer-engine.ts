@@ -65,6 +65,16 @@ class TransferEngine {
     return this.submit(onBytes, (id) => this.io.engineDownload(id, socketFd, fileFd, offset, count));
   }
 
+  /**
+   * Ends (code 0) as soon as `fd` is readable, or undefined when the engine cannot wait on it:
+   * a native passive listener (src/ftp/data/native-endpoint.ts) waits here for its client.
+   */
+  waitReadable(fd: number): EngineJob | undefined {
+    const wait = this.io.engineWaitReadable;
+    if (!wait) return undefined;
+    return this.submit(() => undefined, (id) => wait.call(this.io, id, fd));
+  }
+
   private submit(onBytes: (n: number) => void, start: (id: number) => number): EngineJob | undefined {
     const id = this.nextId;
     this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;

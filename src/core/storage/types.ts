@@ -74,6 +74,12 @@ export interface UploadSink {
    * what arrived is stored first (resumable), then it rejects. Storage errors are WharfErrors.
    */
   receiveFrom?(socket: Socket, onBytes: (n: number) => void): Promise<void>;
+  /**
+   * Optional native fast path for binary uploads (src/ftp/data/native-endpoint.ts): stores
+   * what a bare plain-TCP socket descriptor sends until it ends, with the same rules as
+   * receiveFrom; `cancel` (ABOR) stops it, keeping what arrived. Undefined: not this time.
+   */
+  receiveFromFd?(socketFd: number, onBytes: (n: number) => void): { done: Promise<void>; cancel(): void } | undefined;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }

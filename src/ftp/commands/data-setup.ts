@@ -2,6 +2,8 @@ import * as net from 'node:net';
 import type { CommandSpec } from '../registry.js';
 import type { Session } from '../session.js';
 import { ActiveEndpoint, PassiveEndpoint } from '../data/endpoints.js';
+import { NativePassiveEndpoint } from '../data/native-endpoint.js';
+import { nativeData } from '../data/native-data.js';
 import { isUnspecifiedAddress, parseEprtArg, parsePortArg, pasvTuple, sameHost } from '../data/address.js';
 
 /** localIp is already plain (a mapped `::ffff:a.b.c.d` became `a.b.c.d`): a colon means IPv6. */
@@ -9,15 +11,24 @@ function controlIsIPv6(s: Session): boolean {
   return s.localIp.includes(':');
 }
 
-async function openPassive(s: Session): Promise<PassiveEndpoint | undefined> {
+async function openPassive(s: Session): Promise<PassiveEndpoint | NativePassiveEndpoint | undefined> {
   s.closeDataEndpoint();
+  const onForeignPeer = (address: string) => {
+    s.log.warn({ peer: address }, 'refused data connection from another host');
+    s.ctx.events.emit('security:refused', { ip: address, reason: 'foreign-data-peer' });
+  };
   try {
+    // Plain data connections take the native path (no net.Server, and for binary RETR/STOR
+    // no net.Socket: see data/native-endpoint.ts). PROT P keeps net.Server, whose early
+    // 'connection' starts the TLS handshake before the transfer command (below).
+    if (nativeData && !s.protectData) {
+      const endpoint = new NativePassiveEndpoint(nativeData, s.ctx.ports.listenFd(s.localIp, nativeData), s.remoteIp, { onForeignPeer });
+      s.setDataEndpoint(endpoint);
+      return endpoint;
+    }
     const server = await s.ctx.ports.listen(s.localIp, () => undefined);
     const endpoint = new PassiveEndpoint(server, s.remoteIp, {
-      onForeignPeer: (address) => {
-        s.log.warn({ peer: address }, 'refused data connection from another host');
-        s.ctx.events.emit('security:refused', { ip: address, reason: 'foreign-data-peer' });
-      },
+      onForeignPeer,
       // PROT P: answer the data connection's TLS handshake as soon as it arrives. curl (7.88)
       // sends its ClientHello right after connecting, before RETR/STOR, and does not read
       // the control replies until the handshake moves, so waiting for the transfer command

@@ -4,10 +4,12 @@ import { baseName, joinVirtual, parentOf } from '../../core/vpath.js';
 import type { Readable } from 'node:stream';
 import type { EntryType, UploadSink } from '../../core/storage/types.js';
 import type { CommandSpec } from '../registry.js';
-import type { Session } from '../session.js';
+import type { Session, TransferState } from '../session.js';
 import { LfToCrlf, CrlfToLf } from '../data/ascii.js';
-import { receiveStream, runTransfer, sendStream } from '../data/transfer.js';
+import { receiveStream, runTransfer, sendStream, type FdTransfer } from '../data/transfer.js';
 import { FdWriter } from '../../core/storage/file-sink.js';
+import { FileSource } from '../../core/storage/file-source.js';
+import { fromFsError } from '../../core/errors.js';
 import { keepShape } from '../../core/warm-shapes.js';
 
 function modeName(s: Session): string {
@@ -57,6 +59,8 @@ async function retrieve(s: Session, arg: string): Promise<void> {
     size,
     opening: `Opening ${modeName(s)} mode data connection for ${baseName(path)} (${size} bytes)`,
     run: (socket, state) => sendStream(s.type === 'A' ? source.pipe(new LfToCrlf()) : source, socket, state),
+    // Binary from local storage: sendfile straight to the bare data connection (data/native-endpoint.ts).
+    ...(s.type === 'I' && source instanceof FileSource ? { runFd: (fd: number, state: TransferState) => sendFileToFd(source, fd, state) } : {}),
     finish: () => {
       source.destroy();
       keepShape('fileSource', source); // see core/warm-shapes.ts
@@ -64,6 +68,17 @@ async function retrieve(s: Session, arg: string): Promise<void> {
   });
   // The payload is only built when someone listens (metrics, xferlog, the library user): most servers have nobody.
   if (s.ctx.events.listenerCount('file:download') > 0) s.ctx.events.emit('file:download', { ...s.info, user: s.user!.name, path, bytes: outcome.bytes, durationMs: outcome.durationMs, ok: outcome.ok });
+}
+
+/** RETR's native path; a failed read of the file is a storage error (451), a broken connection a 426. */
+function sendFileToFd(source: FileSource, fd: number, state: TransferState): FdTransfer | undefined {
+  const sending = source.sendToFd(fd, (n) => (state.bytes += n));
+  if (!sending) return undefined;
+  const done = sending.done.catch((err: unknown) => {
+    const fromFile = (err as { syscall?: string }).syscall === 'read';
+    throw fromFile ? fromFsError(err, 'read') : err;
+  });
+  return { done, cancel: sending.cancel };
 }
 
 type StoreMode = 'store' | 'append' | 'unique';
@@ -105,6 +120,24 @@ async function store(s: Session, arg: string, mode: StoreMode): Promise<void> {
         throw err;
       }
     },
+    // Binary to local storage: the engine splices the bare data connection into the file.
+    ...(s.type === 'I' && sink.receiveFromFd
+      ? {
+          runFd: (fd: number, state: TransferState) => {
+            const received = sink.receiveFromFd!(fd, (n) => (state.bytes += n));
+            if (!received) return undefined;
+            const done = received.done.then(async () => {
+              try {
+                await sink.commit(); // flush, fsync, atomic rename: only then may 226 go out
+              } catch (err) {
+                commitError = err;
+                throw err;
+              }
+            });
+            return { done, cancel: received.cancel };
+          },
+        }
+      : {}),
     finish: async (ok) => {
       if (!ok && !commitError) await sink.abort();
     },

@@ -77,7 +77,7 @@ function endAndClose(socket: Socket): Promise<void> {
  * peer to close, since its own close_notify would otherwise meet a closed socket and be
  * answered with RST. A peer that never closes is cut off after a grace period.
  */
-async function endAndAwaitPeer(socket: Duplex): Promise<void> {
+export async function endAndAwaitPeer(socket: Duplex): Promise<void> {
   const closed = once(socket, 'close').catch(() => undefined);
   socket.end();
   const timer = setTimeout(() => socket.destroy(), PEER_CLOSE_GRACE_MS);

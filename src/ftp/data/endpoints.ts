@@ -105,7 +105,7 @@ export class PassiveEndpoint implements DataEndpoint {
  * what arrives, send FIN, and cut it off only if the peer never closes. A socket that a
  * transfer is using is destroyed by the transfer itself (ABOR, errors).
  */
-function closeUnused(socket: net.Socket): void {
+export function closeUnused(socket: net.Socket): void {
   if (socket.destroyed) return;
   socket.on('error', () => undefined);
   socket.resume();

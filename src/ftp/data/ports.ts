@@ -1,5 +1,15 @@
 import * as net from 'node:net';
 import { randomInt } from 'node:crypto';
+import { errnoError } from '../../core/native.js';
+import { EACCES, EADDRINUSE, type NativeDataIo } from './native-data.js';
+
+/** A listening descriptor from PassivePortPool.listenFd. */
+export interface NativeListener {
+  readonly fd: number;
+  readonly port: number;
+  /** Closes the descriptor and frees the pool's slot. */
+  release(): void;
+}
 
 export interface PortRange {
   min: number;
@@ -48,6 +58,42 @@ export class PassivePortPool {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'EADDRINUSE' && code !== 'EACCES') throw err;
       }
+    }
+    throw new Error('no free passive port in range');
+  }
+
+  /**
+   * The native data path's listener (see native-endpoint.ts): a bare listening descriptor,
+   * bound synchronously with the same random scan. `release()` closes it and gives the slot
+   * back; call it exactly once.
+   */
+  listenFd(host: string, io: NativeDataIo): NativeListener {
+    const open = (port: number): NativeListener | undefined => {
+      const fd = io.dataListen(host, port);
+      if (fd === -EADDRINUSE || fd === -EACCES) return undefined;
+      if (fd < 0) throw errnoError(fd, 'listen');
+      const bound = port || io.dataPort(fd);
+      this.inUse++;
+      return {
+        fd,
+        port: bound,
+        release: () => {
+          this.inUse--;
+          io.dataUnlisten(fd);
+        },
+      };
+    };
+    if (!this.range) {
+      const listener = open(0);
+      if (!listener) throw errnoError(-EADDRINUSE, 'listen');
+      return listener;
+    }
+    const { min, max } = this.range;
+    const size = max - min + 1;
+    const start = randomInt(size);
+    for (let i = 0; i < size; i++) {
+      const listener = open(min + ((start + i) % size));
+      if (listener) return listener;
     }
     throw new Error('no free passive port in range');
   }

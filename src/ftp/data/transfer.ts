@@ -2,7 +2,9 @@ import type * as net from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type { Session, TransferDirection, TransferState } from '../session.js';
 import { DataConnectionError } from './endpoints.js';
-import { endDataSocket } from './end-socket.js';
+import { endAndAwaitPeer, endDataSocket } from './end-socket.js';
+import { NativePassiveEndpoint } from './native-endpoint.js';
+import { adoptSocket, nativeData, type NativeDataIo } from './native-data.js';
 import { replyForError } from '../error-replies.js';
 import { fromFsError } from '../../core/errors.js';
 import { FileSource } from '../../core/storage/file-source.js';
@@ -17,8 +19,23 @@ export interface TransferPlan {
   opening: string;
   /** Moves the bytes; resolves when every byte reached its destination. */
   run(socket: Duplex, state: TransferState): Promise<void>;
+  /**
+   * The native data path (a plain passive connection on a bare descriptor, see
+   * native-endpoint.ts): moves the bytes over `fd` without a net.Socket. Set only where this
+   * transfer can (binary, local storage); undefined back means "not this time", and `run`
+   * then gets the same connection as a net.Socket. Never closes `fd`.
+   */
+  runFd?(fd: number, state: TransferState): FdTransfer | undefined;
   /** Called once, with whether the transfer completed (226). */
   finish?(ok: boolean, state: TransferState): Promise<void> | void;
+}
+
+/** A transfer running on a bare descriptor (TransferPlan.runFd). */
+export interface FdTransfer {
+  /** Settles when the bytes are moved (and, for uploads, stored) or the transfer failed. */
+  readonly done: Promise<void>;
+  /** ABOR, QUIT: stop soon; `done` then settles. */
+  cancel(): void;
 }
 
 export interface TransferOutcome {
@@ -44,6 +61,9 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
   noteTransferStart(); // paired with releaseMemorySoon() in the finally below
   let socket: Duplex | undefined;
   let raw: net.Socket | undefined;
+  /** The native path's connection, owned here until it is closed or adopted into `raw`. */
+  let fd = -1;
+  let fdTransfer: FdTransfer | undefined;
   const state: TransferState = {
     direction: plan.direction,
     path: plan.path,
@@ -54,6 +74,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       state.abortedBy ??= 'ABOR';
       endpoint.close();
       socket?.destroy();
+      fdTransfer?.cancel();
     },
   };
   session.transfer = state;
@@ -61,8 +82,12 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
   try {
     session.reply(endpoint.ready ? 125 : 150, plan.opening);
     try {
-      raw = await endpoint.open(session.ctx.settings.timeouts.dataConnectMs);
-      socket = session.protectData && session.secureDataSocket ? await session.secureDataSocket(raw) : raw;
+      const timeoutMs = session.ctx.settings.timeouts.dataConnectMs;
+      if (plan.runFd && nativeData && endpoint instanceof NativePassiveEndpoint && !session.protectData) fd = await endpoint.openFd(timeoutMs);
+      else {
+        raw = await endpoint.open(timeoutMs);
+        socket = session.protectData && session.secureDataSocket ? await session.secureDataSocket(raw) : raw;
+      }
     } catch (err) {
       if (state.abortedBy) throw err;
       const why = err instanceof DataConnectionError ? err.message : (err as Error).message;
@@ -70,14 +95,30 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       return { ok: false, bytes: 0, durationMs: Date.now() - startedAt };
     }
     state.connected = true;
-    if (raw.isPaused()) raw.resume();
-    await plan.run(socket, state);
-    if (state.abortedBy) throw new Error('aborted');
-    await endDataSocket(socket);
+    if (fd >= 0) fdTransfer = plan.runFd!(fd, state);
+    if (fdTransfer) {
+      await fdTransfer.done;
+      if (state.abortedBy) throw new Error('aborted');
+      const done = fd;
+      fd = -1;
+      await endDataFd(nativeData!, done);
+    } else {
+      if (fd >= 0) {
+        raw = socket = adoptSocket(fd); // the fast path declined: the old path, on the same connection
+        fd = -1;
+      }
+      if (!raw || !socket) throw new Error('no data connection');
+      if (raw.isPaused()) raw.resume();
+      await plan.run(socket, state);
+      if (state.abortedBy) throw new Error('aborted');
+      await endDataSocket(socket);
+    }
     ok = true;
     session.reply(226, `Transfer complete (${state.bytes} bytes)`);
   } catch (err) {
     socket?.destroy();
+    if (fd >= 0) nativeData!.dataClose(fd);
+    fd = -1;
     if (state.abortedBy) session.reply(426, 'Connection closed; transfer aborted');
     else if (isStorageFailure(err)) {
       const { code, text } = replyForError(err, 'transfer');
@@ -91,6 +132,15 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     releaseMemorySoon();
   }
   return { ok, bytes: state.bytes, durationMs: Date.now() - startedAt };
+}
+
+/**
+ * Ends a native data connection after its last byte (as endDataSocket does for plain TCP):
+ * closed at once unless the peer is still writing to it, which gets the patient ending.
+ */
+function endDataFd(io: NativeDataIo, fd: number): Promise<void> {
+  if (io.dataEnd(fd) === 0) return Promise.resolve();
+  return endAndAwaitPeer(adoptSocket(fd));
 }
 
 function isStorageFailure(err: unknown): boolean {
