@@ -256,6 +256,7 @@ export const EXTRA_ENV = {
   WHARF_NATIVE: '`off` turns the zero-copy (sendfile/splice) path off',
   WHARF_ENGINE: '`off` keeps large plain transfers on the event loop instead of the native transfer thread',
   WHARF_ENGINE_THREADS: 'native transfer threads (default 1)',
+  WHARF_NATIVE_DATA: '`off` keeps net.Server/net.Socket for plain passive data connections',
 } as const;
 
 /**

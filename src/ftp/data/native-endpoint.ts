@@ -44,7 +44,11 @@ export class NativePassiveEndpoint implements DataEndpoint {
   readonly port: number;
 
   get ready(): boolean {
-    return this.connected >= 0 || this.acceptQueued();
+    try {
+      return this.connected >= 0 || this.acceptQueued();
+    } catch {
+      return false; // the transfer's own accept reports the failure (425)
+    }
   }
 
   /**
@@ -154,7 +158,7 @@ export class NativePassiveEndpoint implements DataEndpoint {
     }
     this.closeListener();
     if (this.connected >= 0) closeUnusedFd(this.io, this.handOut());
-    this.settleWaiter(new DataConnectionError('Data connection closed'));
+    if (this.waiter) this.settleWaiter(new DataConnectionError('Data connection closed')); // an Error's stack costs microseconds: only for someone
   }
 }
 
