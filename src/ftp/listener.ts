@@ -5,6 +5,7 @@ import { formatReply } from './control/reply.js';
 import { plainAddress } from './data/address.js';
 import { secureSession, type FtpTls } from './tls.js';
 import { keepShape } from '../core/warm-shapes.js';
+import { applyPerSocket, setInheritedControlOptions } from './control/socket-options.js';
 
 /**
  * Accepts control connections for one FTP listener: applies connection limits before any
@@ -13,14 +14,17 @@ import { keepShape } from '../core/warm-shapes.js';
 export class FtpListener {
   readonly server: net.Server;
   private readonly perIp = new Map<string, number>();
+  /** TCP_NODELAY and keep-alive come from the listening socket (see control/socket-options.ts). */
+  private optionsInherited = false;
 
   constructor(private readonly ctx: FtpContext) {
-    this.server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 }, (socket) => this.accept(socket));
+    this.server = net.createServer((socket) => this.accept(socket));
     this.server.on('error', (err) => ctx.log.error({ err: err.message }, 'listener error'));
   }
 
   private accept(socket: net.Socket): void {
     socket.on('error', () => undefined);
+    if (!this.optionsInherited) applyPerSocket(socket);
     const ip = plainAddress(socket.remoteAddress);
     if (!ip) {
       socket.destroy();
@@ -97,6 +101,7 @@ export class FtpListener {
       this.server.once('error', onError);
       this.server.listen({ host, port, ipv6Only: false, backlog: 1024 }, () => {
         this.server.off('error', onError);
+        this.optionsInherited = setInheritedControlOptions(this.server);
         resolve(this.server.address() as net.AddressInfo);
       });
     });
