@@ -20,6 +20,9 @@ export type ShapeKind =
   | `dataSocket:${'download' | 'upload' | 'listing'}`
   | 'passiveListener'
   | 'passiveEndpoint'
+  /** The native data path's endpoint and a transfer on a bare descriptor (src/ftp/data/native-endpoint.ts). */
+  | 'nativePassiveEndpoint'
+  | 'fdTransfer'
   | 'fileSource'
   | 'fileWriter'
   | 'stats'

@@ -4,6 +4,7 @@ import { DataConnectionError, closeUnused, type DataEndpoint, type PassiveEndpoi
 import { EAGAIN, ECONNABORTED, adoptSocket, type NativeDataIo } from './native-data.js';
 import type { NativeListener } from './ports.js';
 import { errnoError } from '../../core/native.js';
+import { keepShape } from '../../core/warm-shapes.js';
 import { transferEngine, type EngineJob } from '../../core/storage/transfer-engine.js';
 
 /**
@@ -72,6 +73,7 @@ export class NativePassiveEndpoint implements DataEndpoint {
       }
       this.connected = fd;
       this.closeListener();
+      keepShape('nativePassiveEndpoint', this); // see core/warm-shapes.ts
     }
     return this.connected >= 0;
   }

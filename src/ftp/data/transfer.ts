@@ -127,6 +127,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
   } finally {
     endpoint.close();
     if (raw) keepShape(`dataSocket:${plan.direction}`, raw); // see core/warm-shapes.ts
+    if (fdTransfer) keepShape('fdTransfer', fdTransfer);
     if (session.transfer === state) session.transfer = undefined;
     await plan.finish?.(ok, state);
     releaseMemorySoon();
