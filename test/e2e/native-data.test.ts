@@ -269,3 +269,43 @@ test('native data: every listener and connection is released after many transfer
   await until(() => srv.server.passiveListeners === 0, 'no listener left');
   c.close();
 });
+
+test('native data: while a transfer waits for its connection, a foreign peer is reset and the wait goes on', async () => {
+  const refused: string[] = [];
+  const onRefused = (e: { ip: string }) => refused.push(e.ip);
+  srv.server.on('security:refused', onRefused);
+  try {
+    const c = await rawSession(srv, { binary: true });
+    const port = epsvPort((await c.send('EPSV')).text);
+    c.write('RETR ten.bin\r\n');
+    assert.equal((await c.read()).code, 150);
+    assert.notEqual(await tryConnect(port, '127.0.0.2'), 'open');
+    await until(() => refused.length > 0, 'the foreign peer was reported');
+    const got = readAll(await connectData(port));
+    assert.equal((await got).toString(), '0123456789');
+    assert.equal((await c.read()).code, 226);
+    c.close();
+  } finally {
+    srv.server.off('security:refused', onRefused);
+  }
+});
+
+test('native data: APPE and STOU (no fast path for appends) run on the adopted connection', async () => {
+  const c = await rawSession(srv, { binary: true });
+  await writeFile(join(srv.root, 'log.txt'), 'one\n');
+  let data = await c.passive();
+  c.write('APPE log.txt\r\n');
+  assert.equal((await c.read()).code, 125);
+  data.end('two\n');
+  assert.equal((await c.read()).code, 226);
+  assert.equal((await readFile(join(srv.root, 'log.txt'))).toString(), 'one\ntwo\n');
+  data = await c.passive();
+  c.write('STOU\r\n');
+  const opening = await c.read();
+  assert.equal(opening.code, 125);
+  const name = /FILE: (\S+)/.exec(opening.text)![1]!;
+  data.end('unique');
+  assert.equal((await c.read()).code, 226);
+  assert.equal((await readFile(join(srv.root, name))).toString(), 'unique');
+  c.close();
+});
