@@ -1,4 +1,5 @@
 import type * as net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { nextSessionId } from './session-id.js';
 import type { User } from '../core/users/types.js';
@@ -95,8 +96,10 @@ export class Session {
   private running = false;
   private busy: Promise<void> | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
-  /** The live idleTimer is the logged-in idle timeout (not the absolute login timeout). */
-  private idleTimerIsIdle = false;
+  /** When the live idleTimer fires (monotonic ms). */
+  private idleTimerDue = 0;
+  /** A logged-in session's last command or end of transfer (monotonic ms): its idle timeout counts from here. */
+  private lastActiveAt = 0;
   private closed = false;
   private ending = false;
   /** end() decided the socket may close without draining (see there). */
@@ -297,7 +300,7 @@ export class Session {
     if (this.queue.length >= this.ctx.settings.limits.maxQueuedCommands && 'pause' in this.socket) {
       this.socket.pause(); // backpressure: stop reading until the queue drains
     }
-    void this.pump();
+    this.pump();
   }
 
   /** Over the command rate: stop reading, drop what is queued, say 421 and close. */
@@ -334,51 +337,73 @@ export class Session {
     return verb === 'ABOR' || (!this.ctx.commands.get(verb) && recoverUrgentVerb(line) === 'ABOR');
   }
 
-  private async pump(): Promise<void> {
+  /**
+   * Runs the queued commands in order. While each one finishes synchronously (USER, TYPE,
+   * PWD...) this is a plain loop: no promise or async frame per read, as an async function
+   * would cost. Only when something must be waited for (an asynchronous handler such as PASS,
+   * a running transfer, a peer that does not read its replies) does it continue later.
+   */
+  private pump(): void {
     if (this.running) return;
     this.running = true;
+    let waiting: Promise<void> | undefined;
     try {
-      while (!this.closed && this.queue.length > 0) {
-        if (this.socket.writableLength >= MAX_REPLY_BACKLOG) {
-          // The peer sends commands but does not read the replies: stop executing (the queue
-          // then fills and the socket is paused) until it reads, so memory stays bounded.
-          await this.replyDrain();
-          continue;
-        }
-        const bytes = this.queue[0]!;
-        if (bytes === null) {
-          this.queue.shift();
-          this.reply(500, 'Command line too long');
-          continue;
-        }
-        const found = this.lookup(decodeBytes(bytes));
-        const spec = found.spec;
-        if (this.busy && !spec?.duringTransfer) {
-          await this.busy; // later commands wait for the transfer; ABOR/STAT/NOOP/QUIT do not
-          continue;
-        }
-        this.queue.shift();
-        if ('isPaused' in this.socket && this.socket.isPaused() && this.queue.length < this.ctx.settings.limits.maxQueuedCommands / 2) {
-          this.socket.resume();
-        }
-        if (spec?.transfer) {
-          const job = Promise.resolve(this.execute(bytes, found)).finally(() => {
-            if (this.busy === job) this.busy = undefined;
-            this.armIdleTimer();
-          });
-          this.busy = job;
-          this.disarmIdleTimer();
-        } else {
-          // Most commands (USER, TYPE, PWD...) finish synchronously: nothing to wait for.
-          const running = this.execute(bytes, found);
-          if (running) await running;
-        }
-      }
+      waiting = this.runQueued();
     } finally {
-      this.running = false;
-      // shift() leaves an empty array its 17-slot store; an idle session should not keep it.
-      if (this.queue.length === 0) this.queue.length = 0;
+      if (!waiting) this.pumpStopped();
     }
+    // None of these promises rejects (execute, replyDrain and transfer jobs never do).
+    if (waiting) void waiting.then(() => this.pumpAgain());
+  }
+
+  /** Continues the queue after a wait (see pump). */
+  private pumpAgain(): void {
+    this.running = false;
+    this.pump();
+  }
+
+  private pumpStopped(): void {
+    this.running = false;
+    // shift() leaves an empty array its 17-slot store; an idle session should not keep it.
+    if (this.queue.length === 0) this.queue.length = 0;
+  }
+
+  /** Runs queued commands until the queue is empty (undefined) or one must be waited for (that wait). */
+  private runQueued(): Promise<void> | undefined {
+    while (!this.closed && this.queue.length > 0) {
+      if (this.socket.writableLength >= MAX_REPLY_BACKLOG) {
+        // The peer sends commands but does not read the replies: stop executing (the queue
+        // then fills and the socket is paused) until it reads, so memory stays bounded.
+        return this.replyDrain();
+      }
+      const bytes = this.queue[0]!;
+      if (bytes === null) {
+        this.queue.shift();
+        this.reply(500, 'Command line too long');
+        continue;
+      }
+      const found = this.lookup(decodeBytes(bytes));
+      const spec = found.spec;
+      // Later commands wait for the transfer (and are looked up again then); ABOR/STAT/NOOP/QUIT do not.
+      if (this.busy && !spec?.duringTransfer) return this.busy;
+      this.queue.shift();
+      if ('isPaused' in this.socket && this.socket.isPaused() && this.queue.length < this.ctx.settings.limits.maxQueuedCommands / 2) {
+        this.socket.resume();
+      }
+      if (spec?.transfer) {
+        const job = Promise.resolve(this.execute(bytes, found)).finally(() => {
+          if (this.busy === job) this.busy = undefined;
+          this.armIdleTimer();
+        });
+        this.busy = job;
+        this.disarmIdleTimer();
+      } else {
+        // Most commands (USER, TYPE, PWD...) finish synchronously: nothing to wait for.
+        const running = this.execute(bytes, found);
+        if (running) return running;
+      }
+    }
+    return undefined;
   }
 
   private lookup(line: string): { spec: CommandSpec | undefined; verb: string; arg: string; hasArg: boolean } {
@@ -420,28 +445,57 @@ export class Session {
 
   // ---- timers --------------------------------------------------------------------------
 
+  /**
+   * One timer per session for both timeouts. Before login it fires at the absolute login
+   * deadline. Logged in, every command moves the idle deadline, but a live timer due no later
+   * than the new deadline is kept: when it fires it finds the deadline moved and waits for the
+   * rest (see idleTimerFired). So a command costs a clock read instead of re-arming a timer,
+   * and logging in keeps the login timer (due first whenever the login timeout is not longer
+   * than the idle timeout, as by default) instead of clearing it and making another.
+   */
   private armIdleTimer(): void {
     if (this.closed || this.busy) return this.disarmIdleTimer();
-    // Logged in, the same timeout restarts on every command: re-arm the live timer rather
-    // than clearing it and allocating a new one per command.
-    if (this.user && this.idleTimer && this.idleTimerIsIdle) {
-      this.idleTimer.refresh();
+    const { loginMs, idleMs } = this.ctx.settings.timeouts;
+    if (!this.user) {
+      // USER and PASS keep the live timer: it already fires at the login deadline.
+      if (this.idleTimer || loginMs <= 0) return;
+      // The login timeout counts from the connection, not the last command: commands (NOOP,
+      // wrong passwords) must not keep an anonymous connection open forever.
+      return this.startIdleTimer(Math.max(0, this.openedAt + loginMs - Date.now()));
+    }
+    if (idleMs <= 0) return this.disarmIdleTimer();
+    this.lastActiveAt = performance.now();
+    if (this.idleTimer && this.idleTimerDue <= this.lastActiveAt + idleMs) return;
+    this.disarmIdleTimer();
+    this.startIdleTimer(idleMs);
+  }
+
+  private startIdleTimer(ms: number): void {
+    // Whole milliseconds: Node keeps one timer list per distinct duration.
+    ms = Math.ceil(ms);
+    this.idleTimerDue = performance.now() + ms;
+    this.idleTimer = setTimeout(Session.onIdleTimer, ms, this);
+    this.idleTimer.unref();
+  }
+
+  /** The timer callback, shared by every session (no closure per timer). */
+  private static onIdleTimer(session: Session): void {
+    session.idleTimerFired();
+  }
+
+  private idleTimerFired(): void {
+    this.idleTimer = undefined;
+    if (this.closed || this.busy) return;
+    if (!this.user) {
+      void this.end(421, 'Login timeout, closing control connection', 'timeout');
       return;
     }
-    // Before login the live timer already fires at the absolute login deadline: USER and
-    // PASS keep it instead of replacing it with an identical one (two timers per login fewer).
-    if (!this.user && this.idleTimer && !this.idleTimerIsIdle) return;
-    this.disarmIdleTimer();
-    const { loginMs, idleMs } = this.ctx.settings.timeouts;
-    if ((this.user ? idleMs : loginMs) <= 0) return;
-    // The login timeout counts from the connection, not the last command: commands (NOOP,
-    // wrong passwords) must not keep an anonymous connection open forever.
-    const ms = this.user ? idleMs : Math.max(0, this.openedAt + loginMs - Date.now());
-    this.idleTimer = setTimeout(() => {
-      void this.end(421, this.user ? 'Idle timeout, closing control connection' : 'Login timeout, closing control connection', 'timeout');
-    }, ms);
-    this.idleTimer.unref();
-    this.idleTimerIsIdle = this.user !== undefined;
+    const idleMs = this.ctx.settings.timeouts.idleMs;
+    if (idleMs <= 0) return;
+    // Commands since the timer was armed moved the deadline: wait for the rest.
+    const left = this.lastActiveAt + idleMs - performance.now();
+    if (left >= 1) return this.startIdleTimer(left);
+    void this.end(421, 'Idle timeout, closing control connection', 'timeout');
   }
 
   private disarmIdleTimer(): void {
