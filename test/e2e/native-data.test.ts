@@ -223,7 +223,8 @@ test('native data: PASV twice without using the first: the first port is closed,
   const first = pasvPort((await c.send('PASV')).text);
   const second = pasvPort((await c.send('PASV')).text);
   assert.equal(srv.server.passiveListeners, 1);
-  assert.equal(await tryConnect(first), 'refused');
+  // (the first port is free again, so the second PASV may draw it: then there is nothing to check)
+  if (first !== second) assert.equal(await tryConnect(first), 'refused');
   const got = readAll(await connectData(second));
   c.write('RETR ten.bin\r\n');
   assert.equal((await c.read()).code, 125);

@@ -13,11 +13,13 @@ import { transferEngine, type EngineJob } from '../../core/storage/transfer-engi
  * soon as it arrives; PROTOCOL.md §4) without a net.Server, and for the fast path without a
  * net.Socket either.
  *
- * The transfer engine's thread watches the listener (no net.Server, no busy loop) and says
- * when a connection is queued; it is accepted then without blocking, so a foreign peer is
- * reset and reported at once, as before, and the right one closes the listener. The transfer
- * command (and `ready`, for its 125/150) also accepts whatever is queued, so it never waits
- * for that report. `openFd` hands the bare descriptor to a transfer that can use it (plain
+ * Accepting is lazy: the transfer command (and `ready`, for its 125/150) accepts whatever is
+ * queued without blocking, and clients nearly always connect before sending it. A listener
+ * still without its client WATCH_DELAY_MS after the PASV is swept: what is queued is accepted
+ * (a foreign peer is reset and reported, the right one closes the listener), and if nothing
+ * is, the transfer engine's thread watches it (no net.Server, no busy loop) and says when a
+ * connection arrives; so does a transfer command that finds nothing queued. The delay spares
+ * the usual transfer (connect, then command, within a millisecond) the engine's round trip. `openFd` hands the bare descriptor to a transfer that can use it (plain
  * binary RETR/STOR from local storage); `open` wraps it in a net.Socket for the rest.
  */
 export class NativePassiveEndpoint implements DataEndpoint {
@@ -38,7 +40,7 @@ export class NativePassiveEndpoint implements DataEndpoint {
   ) {
     this.listener = listener;
     this.port = listener.port;
-    this.watch();
+    sweepSoon(this);
   }
 
   /** The port announced in 227/229. */
@@ -82,6 +84,7 @@ export class NativePassiveEndpoint implements DataEndpoint {
     const listener = this.listener;
     if (!listener) return;
     this.listener = undefined;
+    unswept.delete(this);
     this.waitJob?.cancel();
     this.waitJob = undefined;
     listener.release();
@@ -99,6 +102,7 @@ export class NativePassiveEndpoint implements DataEndpoint {
       return Promise.reject(err as Error);
     }
     if (this.waiter) return Promise.reject(new DataConnectionError('Data connection already awaited'));
+    if (!this.waitJob) this.watch();
     if (!this.waitJob) return Promise.reject(new DataConnectionError('cannot wait for the data connection'));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -119,8 +123,21 @@ export class NativePassiveEndpoint implements DataEndpoint {
     return fd;
   }
 
+  /** The sweep (see the class comment): accepts what is queued, else has the engine watch. */
+  sweep(): void {
+    if (this.closed || !this.listener || this.waitJob) return;
+    try {
+      if (this.acceptQueued()) return;
+    } catch {
+      // accepting fails (out of descriptors): the transfer command will report it
+      return;
+    }
+    this.watch();
+  }
+
   /** Lets the engine's thread wait until a connection is queued, then accepts it. */
   private watch(): void {
+    unswept.delete(this);
     const job = this.listener ? transferEngine?.waitReadable(this.listener.fd) : undefined;
     this.waitJob = job;
     void job?.ended.then(({ code }) => {
@@ -162,6 +179,30 @@ export class NativePassiveEndpoint implements DataEndpoint {
     if (this.connected >= 0) closeUnusedFd(this.io, this.handOut());
     if (this.waiter) this.settleWaiter(new DataConnectionError('Data connection closed')); // an Error's stack costs microseconds: only for someone
   }
+}
+
+/**
+ * How long a passive listener may wait for its client before it is swept (see
+ * NativePassiveEndpoint). A foreign peer is reset and reported within about this long.
+ */
+const WATCH_DELAY_MS = 20;
+/** Listeners opened within the last WATCH_DELAY_MS that have not met their client yet. */
+const unswept = new Set<NativePassiveEndpoint>();
+/** One timer sweeps them all (not one per PASV). */
+let sweepTimer: NodeJS.Timeout | undefined;
+
+function sweepSoon(endpoint: NativePassiveEndpoint): void {
+  unswept.add(endpoint);
+  if (sweepTimer) return;
+  sweepTimer = setTimeout(sweepAll, WATCH_DELAY_MS);
+  sweepTimer.unref(); // a pending listener is no reason to stay alive: its session is
+}
+
+function sweepAll(): void {
+  sweepTimer = undefined;
+  const due = [...unswept];
+  unswept.clear();
+  for (const endpoint of due) endpoint.sweep();
 }
 
 /** A connection no transfer used: FIN after dropping its input; a peer still writing gets the patient close. */
