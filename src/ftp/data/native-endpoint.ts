@@ -19,8 +19,10 @@ import { transferEngine, type EngineJob } from '../../core/storage/transfer-engi
  * (a foreign peer is reset and reported, the right one closes the listener), and if nothing
  * is, the transfer engine's thread watches it (no net.Server, no busy loop) and says when a
  * connection arrives; so does a transfer command that finds nothing queued. The delay spares
- * the usual transfer (connect, then command, within a millisecond) the engine's round trip. `openFd` hands the bare descriptor to a transfer that can use it (plain
- * binary RETR/STOR from local storage); `open` wraps it in a net.Socket for the rest.
+ * the usual transfer (connect, then command, within a millisecond) the engine's round trip.
+ *
+ * `openFd` hands the bare descriptor to a transfer that can use it (plain binary RETR/STOR
+ * from local storage); `open` wraps it in a net.Socket for the rest.
  */
 export class NativePassiveEndpoint implements DataEndpoint {
   readonly kind = 'passive';
@@ -31,6 +33,8 @@ export class NativePassiveEndpoint implements DataEndpoint {
   private closed = false;
   private waiter: { resolve: (fd: number) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   private waitJob: EngineJob | undefined;
+  /** The engine was ever given (a duplicate of) the listener to watch. */
+  private watched = false;
 
   constructor(
     private readonly io: NativeDataIo,
@@ -87,7 +91,7 @@ export class NativePassiveEndpoint implements DataEndpoint {
     unswept.delete(this);
     this.waitJob?.cancel();
     this.waitJob = undefined;
-    listener.release();
+    listener.release(this.watched);
   }
 
   /**
@@ -140,6 +144,7 @@ export class NativePassiveEndpoint implements DataEndpoint {
     unswept.delete(this);
     const job = this.listener ? transferEngine?.waitReadable(this.listener.fd) : undefined;
     this.waitJob = job;
+    if (job) this.watched = true;
     void job?.ended.then(({ code }) => {
       if (this.waitJob !== job) return; // cancelled: the listener closed (accepted, or the endpoint closed)
       this.waitJob = undefined;

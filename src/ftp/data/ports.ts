@@ -7,8 +7,11 @@ import { EACCES, EADDRINUSE, type NativeDataIo } from './native-data.js';
 export interface NativeListener {
   readonly fd: number;
   readonly port: number;
-  /** Closes the descriptor and frees the pool's slot. */
-  release(): void;
+  /**
+   * Closes the descriptor and frees the pool's slot. `duplicated`: the transfer engine may
+   * still hold a duplicate of it (a watch), so it is stopped listening for every copy first.
+   */
+  release(duplicated: boolean): void;
 }
 
 export interface PortRange {
@@ -77,9 +80,10 @@ export class PassivePortPool {
       return {
         fd,
         port: bound,
-        release: () => {
+        release: (duplicated) => {
           this.inUse--;
-          io.dataUnlisten(fd);
+          if (duplicated) io.dataUnlisten(fd);
+          else io.dataClose(fd);
         },
       };
     };
