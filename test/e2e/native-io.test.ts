@@ -124,6 +124,16 @@ for (const mode of ['native', 'javascript'] as const) {
       data3.end(Buffer.from('tail'));
       assert.equal((await c.read(15_000)).code, 226);
       assert.equal(sha(readFileSync(join(root, 'up.bin'))), sha(Buffer.concat([body, Buffer.from('tail')])), 'APPE (no offset: the JavaScript path) appends');
+
+      // Replacing it with a shorter file (O_TRUNC; closed on the thread pool above 4 MiB,
+      // where ext4 flushes in close), then with a small one (closed synchronously).
+      for (const replacement of [randomBytes(5 * MiB + 3), randomBytes(4096)]) {
+        const data4 = await c.passive();
+        opened(await c.send('STOR up.bin'));
+        data4.end(replacement);
+        assert.equal((await c.read(15_000)).code, 226);
+        assert.equal(sha(readFileSync(join(root, 'up.bin'))), sha(replacement), `a ${replacement.length}-byte STOR replaces the file whole`);
+      }
       c.close();
     } finally {
       await running.stop();

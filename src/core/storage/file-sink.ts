@@ -52,6 +52,15 @@ export class FdWriter {
     return this.writeStream;
   }
 
+  /**
+   * The file offset this upload's bytes reached, or null when appending (unknown). The
+   * stream path (ASCII) does not move `position`, so its count is added.
+   */
+  get reach(): number | null {
+    if (this.position === null) return null;
+    return this.position + (this.writeStream?.bytesWritten ?? 0);
+  }
+
   /** Whether the stream was handed out (abort must then settle it before closing the fd). */
   get streamUsed(): WriteStream | undefined {
     return this.writeStream;

@@ -48,6 +48,18 @@ function closeQuietly(fd: number): void {
   }
 }
 
+/**
+ * Uploads that reach this far are closed on the thread pool. Replacing a file (O_TRUNC) makes
+ * ext4 start writeback of all its delayed blocks in close() (auto_da_alloc): ~190 ms for a
+ * 512 MiB upload measured here, time a synchronous close took from every other session.
+ * Small files close synchronously: for them the hop to the pool costs more than the close.
+ */
+const ASYNC_CLOSE_BYTES = 4 * 1024 * 1024;
+
+function closeMayFlush(reach: number | null): boolean {
+  return reach === null || reach >= ASYNC_CLOSE_BYTES;
+}
+
 const NON_ASCII = /[^\x00-\x7f]/;
 const SLASH = Buffer.from('/');
 
@@ -390,7 +402,9 @@ export class LocalStorage implements StorageBackend {
           throw fromFsError(err, 'fsync');
         }
         try {
-          closeSync(fd); // the descriptor is released even when close reports an error: never twice
+          // The descriptor is released even when close reports an error: never twice.
+          if (closeMayFlush(writer.reach)) await fdClose(fd);
+          else closeSync(fd);
         } catch (err) {
           await removeTemp();
           throw fromFsError(err, 'close');
