@@ -329,6 +329,12 @@ test('transfer engine: ABOR of an upload it is receiving is 426 + 226 and keeps 
     opened(await c.send('RETR big.bin'));
     assert.equal((await tail).length, 32 * MiB - 1000);
     assert.equal((await c.read(15_000)).code, 226, 'the session goes on with the engine');
+    // The engine keeps the empty pipe of a completed upload for the next one (the warm-up left
+    // one); the aborted upload's pipe was closed, so one more upload puts a pipe back.
+    const again = await c.passive();
+    opened(await c.send('STOR again.bin'));
+    again.end(randomBytes(4096));
+    assert.equal((await c.read(15_000)).code, 226);
     await sleep(200);
     assert.equal(openFds(pid), before, 'descriptors after the aborted, reset and completed transfers');
     c.close();
