@@ -117,6 +117,8 @@ export interface NativeEngine {
   engineCancel(id: number): number;
   /** Ends (code 0) once `fd` is readable: a native passive listener waiting for its client (absent in older builds). */
   engineWaitReadable?(id: number, fd: number): number;
+  /** Empty upload pipes the engine keeps for the next upload (two descriptors each; absent in older builds). */
+  enginePipesKept?(): number;
 }
 
 /** The engine's functions, when the module was built with them and is enabled. */

@@ -219,6 +219,26 @@ export class Session {
     this.sendReply(code, text);
   }
 
+  /** Replies held back by holdReplies(), in order. */
+  private held: Buffer[] | undefined;
+
+  /**
+   * Replies wait, in order, until releaseReplies() sends them with one write: a transfer that
+   * is over before anything needed waiting for sends its 125 and 226 together (one send, one
+   * wakeup of the client, instead of two).
+   */
+  holdReplies(): void {
+    this.held ??= [];
+  }
+
+  releaseReplies(): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = undefined;
+    if (held.length === 0 || this.closed || this.socket.destroyed || !this.socket.writable) return;
+    writeReply(this.socket, held.length === 1 ? held[0]! : Buffer.concat(held));
+  }
+
   /** Writes a reply and waits until it has been handed to the kernel (before TLS or close). */
   replyAndFlush(code: number, text: string | readonly string[]): Promise<void> {
     return new Promise((resolve) => {
@@ -233,6 +253,13 @@ export class Session {
    */
   private sendReply(code: number, text: string | readonly string[], flushed?: () => void): boolean {
     if (this.closed || this.socket.destroyed || !this.socket.writable) return true;
+    if (this.held) {
+      if (!flushed) {
+        this.held.push(replyBytes(code, text));
+        return false;
+      }
+      this.releaseReplies(); // a caller that waits for the flush never waits behind a hold
+    }
     return writeReply(this.socket, replyBytes(code, text), flushed);
   }
 

@@ -211,7 +211,7 @@ export class FileSource extends Readable {
    * engine): the caller then sends through a net.Socket, from where this stopped. Never
    * closes `socketFd`.
    */
-  sendToFd(socketFd: number, onBytes: (n: number) => void): { done: Promise<void>; cancel(): void } | undefined {
+  sendToFd(socketFd: number, onBytes: (n: number) => void): { done: Promise<void>; cancel(): void; finished?: boolean } | undefined {
     const io = nativeIo;
     const engine = transferEngine;
     if (!io || !engine) return undefined;
@@ -222,7 +222,7 @@ export class FileSource extends Readable {
         this.position += n;
         onBytes(n);
       }
-      if (n === 0 || this.position >= this.size) return { done: Promise.resolve(), cancel() {} };
+      if (n === 0 || this.position >= this.size) return { done: Promise.resolve(), cancel() {}, finished: true };
       if (n < 0 && n !== -EAGAIN) return { done: Promise.reject(sendfileError(n)), cancel() {} };
     }
     const job = engine.download(socketFd, this.fd, this.position, this.size - this.position, onBytes);

@@ -89,6 +89,11 @@ class TransferEngine {
   get running(): number {
     return this.jobs.size;
   }
+
+  /** Descriptors held on purpose: the empty upload pipes kept for reuse (tests count leaks without them). */
+  get descriptorsKept(): number {
+    return 2 * (this.io.enginePipesKept?.() ?? 0);
+  }
 }
 
 function create(): TransferEngine | undefined {

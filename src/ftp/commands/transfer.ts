@@ -78,7 +78,7 @@ function sendFileToFd(source: FileSource, fd: number, state: TransferState): FdT
     const fromFile = (err as { syscall?: string }).syscall === 'read';
     throw fromFile ? fromFsError(err, 'read') : err;
   });
-  return { done, cancel: sending.cancel };
+  return { done, cancel: sending.cancel, ...(sending.finished ? { finished: true } : {}) };
 }
 
 type StoreMode = 'store' | 'append' | 'unique';

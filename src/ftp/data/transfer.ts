@@ -36,6 +36,8 @@ export interface FdTransfer {
   readonly done: Promise<void>;
   /** ABOR, QUIT: stop soon; `done` then settles. */
   cancel(): void;
+  /** Every byte moved already, when runFd returned (a small file sent with one sendfile). */
+  readonly finished?: boolean;
 }
 
 export interface TransferOutcome {
@@ -79,6 +81,9 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
   };
   session.transfer = state;
   let ok = false;
+  // The native path with its connection already there: the transfer may be over before its
+  // 125 went out, and then 125 and 226 leave together (released below, and always in finally).
+  if (plan.runFd && nativeData && endpoint instanceof NativePassiveEndpoint && !session.protectData && endpoint.ready) session.holdReplies();
   try {
     session.reply(endpoint.ready ? 125 : 150, plan.opening);
     try {
@@ -96,12 +101,13 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     }
     state.connected = true;
     if (fd >= 0) fdTransfer = plan.runFd!(fd, state);
+    if (!fdTransfer?.finished) session.releaseReplies();
     if (fdTransfer) {
       await fdTransfer.done;
       if (state.abortedBy) throw new Error('aborted');
       const done = fd;
       fd = -1;
-      await endDataFd(nativeData!, done);
+      await endDataFd(nativeData!, done, session);
     } else {
       if (fd >= 0) {
         raw = socket = adoptSocket(fd); // the fast path declined: the old path, on the same connection
@@ -115,6 +121,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     }
     ok = true;
     session.reply(226, `Transfer complete (${state.bytes} bytes)`);
+    session.releaseReplies();
   } catch (err) {
     socket?.destroy();
     if (fd >= 0) nativeData!.dataClose(fd);
@@ -125,6 +132,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       session.reply(code === 550 ? 551 : code, text);
     } else session.reply(426, 'Connection closed; transfer aborted');
   } finally {
+    session.releaseReplies();
     endpoint.close();
     if (raw) keepShape(`dataSocket:${plan.direction}`, raw); // see core/warm-shapes.ts
     if (fdTransfer) keepShape('fdTransfer', fdTransfer);
@@ -139,8 +147,9 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
  * Ends a native data connection after its last byte (as endDataSocket does for plain TCP):
  * closed at once unless the peer is still writing to it, which gets the patient ending.
  */
-function endDataFd(io: NativeDataIo, fd: number): Promise<void> {
+function endDataFd(io: NativeDataIo, fd: number, session: Session): Promise<void> {
   if (io.dataEnd(fd) === 0) return Promise.resolve();
+  session.releaseReplies(); // the client waits for the ending: it has its 125 first
   return endAndAwaitPeer(adoptSocket(fd));
 }
 
