@@ -166,6 +166,10 @@ loopback only, no connection caps (\`max_clients=0\`, \`MaxInstances\`, \`-c/-C\
 \`--max-connections\`), no per-command or transfer logging, no reverse DNS. The C daemons authenticate a
 system account against /etc/shadow; Wharf authenticates against a users file with an scrypt hash (its
 recommended setup; a plain \`--user\` password would skip scrypt). ProFTPD keeps its default \`mod_delay\`.
+Wharf runs as \`wharf serve ROOT --host 127.0.0.1 --port P --users-file FILE --write --pasv-ports A-B
+--max-connections 100000 --max-connections-per-ip 100000 --log-level error\` (plus \`--tls-cert\`/\`--tls-key\`
+for FTPS). Its safety defaults would otherwise cap 1 000 idle sessions from one address (500 per address);
+the per-session command rate limit (1 000/s sustained, 2 000 burst) stays on and no workload reaches it.
 
 **Workloads.** The big transfers use curl (to /dev/null, and \`-T\` from the cached file); everything
 concurrent uses \`bench/clients/load.mjs\`, a raw-socket Node client in its own process, with clients spread
