@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RawClient } from '../helpers/raw.js';
 import { startServer, TEST_PASSWORD, TEST_USER } from '../helpers/server.js';
+import { loggedIn, talkThenFallSilent } from './idle-helpers.js';
 
 /**
  * A session has one timer for both timeouts: logging in keeps the login timer when it is due
@@ -14,20 +15,9 @@ test('timeouts: the login timer kept after login does not close an active sessio
   const idleMs = 700;
   const srv = await startServer({ timeouts: { loginMs, idleMs } });
   try {
-    const client = await RawClient.connect(srv.port);
-    assert.equal((await client.read()).code, 220);
-    assert.equal((await client.login(TEST_USER, TEST_PASSWORD)).code, 230);
+    const client = await loggedIn(srv.port);
     // Commands until well past the login deadline (where the kept timer fires).
-    for (let i = 0; i < 6; i++) {
-      await sleep(150);
-      assert.equal((await client.send('NOOP')).code, 200, `NOOP ${i} answered`);
-    }
-    assert.equal(client.closed, false);
-    const silentFrom = Date.now();
-    const r = await client.read(5000);
-    const silentFor = Date.now() - silentFrom;
-    assert.equal(r.code, 421);
-    assert.match(r.text, /idle/i);
+    const { silentFor } = await talkThenFallSilent(client, 6, 150);
     assert.ok(silentFor >= idleMs - 50, `closed after ${silentFor} ms of silence, before the ${idleMs} ms idle timeout`);
     assert.ok(silentFor < idleMs + 1000, `closed only after ${silentFor} ms of silence`);
     await client.whenClosed();
@@ -59,9 +49,7 @@ test('timeouts: a session that logs in and stays silent is closed after the idle
 test('timeouts: a shorter idle timeout than login timeout still applies from the login on', async () => {
   const srv = await startServer({ timeouts: { loginMs: 5000, idleMs: 300 } });
   try {
-    const client = await RawClient.connect(srv.port);
-    assert.equal((await client.read()).code, 220);
-    assert.equal((await client.login(TEST_USER, TEST_PASSWORD)).code, 230);
+    const client = await loggedIn(srv.port);
     const loggedInAt = Date.now();
     const r = await client.read(3000);
     const after = Date.now() - loggedInAt;
