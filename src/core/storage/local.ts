@@ -352,9 +352,33 @@ export class LocalStorage implements StorageBackend {
     return { stream: new FileSource(fd, options.start ?? 0, options.highWaterMark ?? ONE_MIB, size), size };
   }
 
+  /**
+   * Opens an upload's target. `plainParents`: only the folders on the way were checked
+   * (plainBelowRoot), so the last component must not be followed: O_NOFOLLOW makes the open
+   * fail with ELOOP on a symlink, and such a path then takes the full check (which allows a
+   * link whose real target is inside the root and refuses the rest, dangling links included),
+   * exactly as if it had been checked first.
+   */
+  private async openUploadTarget(vpath: string, target: Buffer, flags: number, plainParents: boolean): Promise<number> {
+    if (!plainParents) return fdOpen(target, flags, 0o644);
+    try {
+      return await fdOpen(target, flags | fsc.O_NOFOLLOW, 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw err;
+    }
+    return fdOpen(await this.contained(vpath), flags, 0o644);
+  }
+
   async write(vpath: string, options: WriteOptions = {}): Promise<UploadSink> {
-    const disk = await this.contained(vpath);
     const atomic = options.atomic === true && !options.append && !options.start;
+    const parts = splitVirtual(vpath);
+    // The common upload (not atomic, every folder on the way a plain directory) skips the
+    // containment lstat of its last component: the open itself refuses a symlink there
+    // (O_NOFOLLOW, see openUploadTarget), atomically, where the lstat only looked first.
+    // (Not for O_EXCL: there a symlink fails with EEXIST before O_NOFOLLOW is looked at.)
+    const direct = parts.length > 0 && parts[parts.length - 1] !== '..' ? this.diskPathOf(parts) : undefined;
+    const plainParents = !atomic && !options.exclusive && direct !== undefined && this.plainBelowRoot(parts, direct, false) === true;
+    const disk = plainParents ? direct! : await this.contained(vpath);
     const target = atomic
       ? Buffer.concat([this.diskPath(parentOf(vpath)), Buffer.from(`/.wharf-upload-${randomBytes(6).toString('hex')}.part`)])
       : disk;
@@ -369,7 +393,7 @@ export class LocalStorage implements StorageBackend {
       // inode, and ext4 without a journal scans past every inode freed in the last minutes
       // to find one (0.1-1 ms under create/delete churn). Synchronously, that stalled every
       // other session's commands for as long.
-      fd = await fdOpen(target, flags, 0o644);
+      fd = await this.openUploadTarget(vpath, target, flags, plainParents);
     } catch (err) {
       throw fromFsError(err, 'open');
     }

@@ -134,7 +134,7 @@ async function store(s: Session, arg: string, mode: StoreMode): Promise<void> {
                 throw err;
               }
             });
-            return { done, cancel: received.cancel };
+            return { done, cancel: received.cancel, readToEnd: true }; // done: the upload read its end of stream
           },
         }
       : {}),

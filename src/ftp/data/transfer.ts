@@ -38,6 +38,11 @@ export interface FdTransfer {
   cancel(): void;
   /** Every byte moved already, when runFd returned (a small file sent with one sendfile). */
   readonly finished?: boolean;
+  /**
+   * `done` resolves only after the peer's end of stream was read (an upload): nothing can be
+   * left to drain, so the connection is closed without the drain read endDataFd does.
+   */
+  readonly readToEnd?: boolean;
 }
 
 export interface TransferOutcome {
@@ -107,7 +112,8 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       if (state.abortedBy) throw new Error('aborted');
       const done = fd;
       fd = -1;
-      await endDataFd(nativeData!, done, session);
+      if (fdTransfer.readToEnd) nativeData!.dataClose(done);
+      else await endDataFd(nativeData!, done, session);
     } else {
       if (fd >= 0) {
         raw = socket = adoptSocket(fd); // the fast path declined: the old path, on the same connection
