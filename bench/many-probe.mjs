@@ -10,13 +10,15 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { SERVERS } from './lib/servers.mjs';
 import { BENCH_DIR, SYSTEM_USER } from './lib/setup.mjs';
+import { benchSizes } from './lib/sizes.mjs';
 import { threadCpuSeconds, treeCpuSeconds } from './lib/procs.mjs';
 
 const [op, repsText = '3', size = 'quick', ...rest] = process.argv.slice(2);
 const opt = (name, dflt) => (rest.includes(name) ? rest[rest.indexOf(name) + 1] : dflt);
 const peers = opt('--peers', '').split(',').filter(Boolean);
-const clients = Number(opt('--clients', size === 'full' ? '200' : '50'));
-const fileSize = size === 'full' ? 10 * 1024 * 1024 : 2 * 1024 * 1024;
+const sizes = benchSizes(size !== 'full');
+const clients = Number(opt('--clients', String(sizes.many)));
+const fileSize = sizes.medium;
 const work = path.join(BENCH_DIR, '.work', size);
 const root = path.join(work, 'root');
 

@@ -18,6 +18,7 @@ import { SERVERS } from './lib/servers.mjs';
 import { workloads, DERIVED } from './lib/workloads.mjs';
 import { summarize, writeReport } from './lib/report.mjs';
 import { accountCpuByCgroup, releaseCpuCgroups } from './lib/procs.mjs';
+import { benchSizes } from './lib/sizes.mjs';
 
 const REPO = path.resolve(BENCH_DIR, '..');
 const { values: args } = parseArgs({
@@ -33,9 +34,7 @@ const { values: args } = parseArgs({
 });
 
 const MiB = 1024 * 1024;
-const sizes = args.quick
-  ? { big: 128 * MiB, bigLabel: '128 MiB', medium: 2 * MiB, mediumLabel: '2 MiB', many: 50, logins: 50, entries: 2000, smallClients: 10, smallRounds: 30, idle: 200 }
-  : { big: 1024 * MiB, bigLabel: '1 GiB', medium: 10 * MiB, mediumLabel: '10 MiB', many: 200, logins: 200, entries: 10_000, smallClients: 20, smallRounds: 200, idle: 1000 };
+const sizes = benchSizes(args.quick);
 const reps = Number(args.reps ?? (args.quick ? 1 : 5));
 const PASS = 'Bench-pass-1';
 
