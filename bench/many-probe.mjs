@@ -59,12 +59,15 @@ try {
     if (name === 'wharf-2threads') process.env.WHARF_ENGINE_THREADS = '2';
     // "wharf-bigyoung": V8's default young generation (up to 16 MiB semi-spaces) instead of the 1 MiB wharf serve keeps.
     if (name === 'wharf-bigyoung') process.env.NODE_OPTIONS = '--max-semi-space-size=16';
-    const [variant, main] = name.split('@'); // wharf@/path/to/main.js: another Wharf build
+    const [base, query] = name.split('?'); // wharf?VAR=value&...: environment for that server
+    for (const [k, v] of new URLSearchParams(query ?? '')) process.env[k] = v;
+    const [variant, main] = base.split('@'); // wharf@/path/to/main.js: another Wharf build
     if (main) env.main = main;
     started.push({ name, env, handle: await SERVERS.find((s) => s.name === variant.replace(/-.*/, '')).start(env) });
     delete process.env.WHARF_ENGINE;
     delete process.env.WHARF_ENGINE_THREADS;
     delete process.env.NODE_OPTIONS;
+    for (const k of new URLSearchParams(query ?? '').keys()) delete process.env[k];
   }
   for (let rep = 0; rep < Number(repsText); rep++) {
     for (const { name, env, handle } of rep % 2 ? [...started].reverse() : started) {
@@ -83,7 +86,7 @@ try {
       if (r.status !== 0) throw new Error(`${name}: load ${r.status} ${r.stderr}`);
       const out = JSON.parse(r.stdout.trim().split('\n').pop());
       const gb = out.bytes / 1e9;
-      console.log(`${op} ${name.padEnd(10)} GB/s ${(gb / out.seconds).toFixed(2)}  wall ${out.seconds.toFixed(2)}s  server CPU ${cpu.toFixed(2)}s (${(cpu / gb).toFixed(3)} s/GB)` + (name.startsWith('wharf') ? `  main thread ${main.toFixed(2)}s` : ''));
+      console.log(`${op} ${name.padEnd(10)} GB/s ${(gb / out.seconds).toFixed(2)}  wall ${out.seconds.toFixed(2)}s  server CPU ${cpu.toFixed(2)}s (${(cpu / gb).toFixed(3)} s/GB)  client CPU ${out.clientCpuSeconds?.toFixed(2)}s` + (name.startsWith('wharf') ? `  main thread ${main.toFixed(2)}s` : ''));
     }
   }
 } finally {

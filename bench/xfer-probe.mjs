@@ -2,7 +2,8 @@
 // RETR/STOR of bench/.work/<size>/root/big.bin between them, printing the median GB/s and
 // server CPU s/GB of each. Usage:
 //   node bench/xfer-probe.mjs <peer> <retr|stor> [reps] [quick|full] [--workers N] [--cpu-prof]
-// <peer> may be another Wharf build: wharf@/path/to/dist/src/cli/main.js (an A/B run).
+// <peer> may be a comma-separated list, and may name another Wharf build
+// (wharf@/path/to/dist/src/cli/main.js) or environment for it (wharf?VAR=value&...): A/B runs.
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { statSync, rmSync } from 'node:fs';
@@ -19,13 +20,17 @@ const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const started = [];
 try {
   let i = 0;
-  for (const name of ['wharf', peer]) {
+  for (const name of ['wharf', ...peer.split(',')]) {
     const env = { port: 21800 + i, pasv: { min: 42000 + i * 1000, max: 42999 + i * 1000 }, root, user: SYSTEM_USER, pass: 'Bench-pass-1', work, workers,
       nodeArgs: name === 'wharf' && rest.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', '/tmp/wharf-prof'] : [] };
     i++;
-    const [server, main] = name.split('@');
+    const [base, query] = name.split('?'); // wharf?VAR=value&...: environment for that server
+    const vars = [...new URLSearchParams(query ?? '')];
+    for (const [k, v] of vars) process.env[k] = v;
+    const [server, main] = base.split('@');
     if (main) env.main = main;
     started.push({ name, env, handle: await SERVERS.find((s) => s.name === server).start(env) });
+    for (const [k] of vars) delete process.env[k];
   }
   const results = Object.fromEntries(started.map((s) => [s.name, { gbps: [], cpu: [] }]));
   for (let rep = 0; rep < Number(repsText); rep++) {
