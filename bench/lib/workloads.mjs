@@ -2,7 +2,7 @@
 // { value } in the workload's unit (plus extra figures for the JSON), or throws.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { rmSync, readdirSync } from 'node:fs';
+import { rmSync, readdirSync, openSync, readSync, closeSync } from 'node:fs';
 import { BENCH_DIR } from './setup.mjs';
 import { treeCpuSeconds, treeMemoryMiB } from './procs.mjs';
 
@@ -61,6 +61,21 @@ function cleanUploads(root, prefix) {
 }
 
 /**
+ * Reads a file through the page cache (untimed) so that no server's repetition pays for the
+ * disk: the machine may have dropped the bench files from its cache between rows, and the
+ * server that happened to run first would otherwise read (or curl would send) from disk.
+ */
+function warmFile(file) {
+  const buf = Buffer.allocUnsafe(8 << 20);
+  const fd = openSync(file, 'r');
+  try {
+    while (readSync(fd, buf, 0, buf.length, null) > 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * @typedef {{ id: string, title: string, unit: string, better: 'higher'|'lower', transfer?: boolean,
  *   tls?: boolean, run(ctx: object): Promise<{ value: number, extra?: object }> }} Workload
  */
@@ -78,6 +93,7 @@ export function workloads({ sizes }) {
   /** One curl run on the big file; `upload` names the uploaded file (removed before and after). */
   const bigTransfer = async (ctx, curlArgs, upload) => {
     if (upload) cleanUploads(ctx.root, upload);
+    warmFile(path.join(ctx.root, 'big.bin')); // the file RETR sends, or the one curl uploads
     const { seconds, cpu } = await cpuDuring(ctx, () => curl(curlArgs, 600));
     if (upload) cleanUploads(ctx.root, upload);
     return { value: sizes.big / GB / seconds, extra: { seconds, cpuSecondsPerGB: cpu / (sizes.big / GB) } };
@@ -145,6 +161,7 @@ export function workloads({ sizes }) {
       better: 'higher',
       transfer: true,
       async run(ctx) {
+        warmFile(path.join(ctx.root, 'medium.bin'));
         const r = await load({ kind: 'retrMany', port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.many, path: 'medium.bin', size: sizes.medium, timeoutSec: 300 });
         await settle(500);
         return { value: r.bytes / GB / r.seconds, extra: { seconds: r.seconds } };
