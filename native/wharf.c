@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -54,10 +56,31 @@ static int read_args(napi_env env, napi_callback_info info, int32_t *fd_a, int32
   return 0;
 }
 
+static napi_value sendfile_range(napi_env env, int32_t socket_fd, int32_t file_fd, int64_t offset, int64_t count);
+
 static napi_value js_sendfile(napi_env env, napi_callback_info info) {
   int32_t socket_fd, file_fd;
   int64_t offset, count;
   if (read_args(env, info, &socket_fd, &file_fd, &offset, &count) != 0) return number(env, -EINVAL);
+  return sendfile_range(env, socket_fd, file_fd, offset, count);
+}
+
+/*
+ * sendfileLast(socketFd, fileFd, offset, count): sendfile for a download that ends with this
+ * call, on a socket closed right after. TCP_CORK first, so the close sends the last piece and
+ * the FIN in one segment: a small file reaches the client as one packet and one wakeup
+ * instead of two. (Closing releases the cork; it holds partial segments 200 ms at most.)
+ */
+static napi_value js_sendfile_last(napi_env env, napi_callback_info info) {
+  int32_t socket_fd, file_fd;
+  int64_t offset, count;
+  if (read_args(env, info, &socket_fd, &file_fd, &offset, &count) != 0) return number(env, -EINVAL);
+  int on = 1;
+  (void)setsockopt(socket_fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+  return sendfile_range(env, socket_fd, file_fd, offset, count);
+}
+
+static napi_value sendfile_range(napi_env env, int32_t socket_fd, int32_t file_fd, int64_t offset, int64_t count) {
   off_t position = (off_t)offset;
   int64_t total = 0;
   while (total < count) {
@@ -194,6 +217,7 @@ static napi_value js_send_now(napi_env env, napi_callback_info info) {
 __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   fix_malloc_thresholds();
   export_function(env, exports, "sendfile", js_sendfile);
+  export_function(env, exports, "sendfileLast", js_sendfile_last);
   export_function(env, exports, "sendNow", js_send_now);
   export_function(env, exports, "pipe", js_pipe);
   export_function(env, exports, "trimMemory", js_trim_memory);

@@ -12,6 +12,8 @@ import * as tls from 'node:tls';
 export interface NativeIo {
   /** Sends up to `count` bytes of `fileFd` from `offset`: bytes sent (0 at end of file) or -errno (-EAGAIN: socket full). */
   sendfile(socketFd: number, fileFd: number, offset: number, count: number): number;
+  /** sendfile for the last bytes before the socket closes: TCP_CORK first, so the close sends them with the FIN (absent in older builds). */
+  sendfileLast?(socketFd: number, fileFd: number, offset: number, count: number): number;
   /** A non-blocking pipe for one upload's spliceToFile calls: [readFd, writeFd], or -errno. */
   pipe(): [number, number] | number;
   /**

@@ -342,3 +342,31 @@ test('transfer engine: ABOR of an upload it is receiving is 426 + 226 and keeps 
     await running.stop();
   }
 });
+
+test('sendfileLast: a corked send, then the close, delivers every byte and the end of stream', { skip: !nativeIo?.sendfileLast }, async () => {
+  const { createServer, connect } = await import('node:net');
+  const { openSync, closeSync } = await import('node:fs');
+  const { plainSocketFd } = await import('../../src/core/native.js');
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cork-'));
+  dirs.push(dir);
+  const content = randomBytes(5000);
+  writeFileSync(join(dir, 'small.bin'), content);
+  const fileFd = openSync(join(dir, 'small.bin'), 'r');
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+    const client = connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    const received = readAll(client);
+    const side = await accepted;
+    const fd = plainSocketFd(side);
+    assert.ok(fd !== undefined);
+    // From offset 100: the file position is the caller's, not the descriptor's.
+    assert.equal(nativeIo!.sendfileLast!(fd, fileFd, 100, content.length - 100), content.length - 100);
+    side.destroy();
+    assert.equal(sha(await received), sha(content.subarray(100)));
+  } finally {
+    closeSync(fileFd);
+    server.close();
+  }
+});
