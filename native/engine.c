@@ -35,6 +35,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -59,6 +61,18 @@ extern napi_status napi_get_value_int64(napi_env, napi_value, int64_t *);
 #define CODE_CANCELLED (-1)
 #define PIPE_SIZE (1 << 20)
 #define UPLOAD_LOWAT (256 << 10)
+/*
+ * Many downloads at once: each socket keeps at most this much unsent (TCP_NOTSENT_LOWAT).
+ * Otherwise every sendfile queues megabytes the receive window cannot take yet (up to
+ * tcp_wmem's maximum, per socket), and the kernel transmits them later, from the clients'
+ * window updates, on the clients' CPU and in small pieces: their reads get smaller and more
+ * numerous. With a short queue the sender transmits as it writes; bytes in flight do not
+ * count, so long fat networks lose nothing. Measured over loopback, 200 concurrent 10 MiB
+ * RETR: 3.6 -> 7.6 GB/s. One download alone keeps the long queue: there it bought 3.2 ->
+ * 3.9 GB/s but cost 0.084 -> 0.121 server CPU s/GB, the transmit work moving to the server.
+ */
+#define SHORT_QUEUE_BYTES (64 << 10)
+#define SHORT_QUEUE_FROM 4 /* concurrent downloads */
 /* Most bytes one job moves before the others get a turn (epoll is level-triggered: it comes back). */
 #define SLICE (4 << 20)
 /*
@@ -90,6 +104,7 @@ typedef struct job {
   int cancel;             /* set by the main thread under the lock */
   int worker;             /* index into workers */
   int finished;           /* worker only */
+  int short_queue;        /* downloads: TCP_NOTSENT_LOWAT set (under the lock) */
   struct job *next;       /* the list of running jobs (under the lock) */
 } job_t;
 
@@ -399,6 +414,19 @@ static int int_args(napi_env env, napi_callback_info info, size_t count, int64_t
   return 0;
 }
 
+/* Under the lock (finish() unlinks a job under it before closing its socket). */
+static void shorten_queues_when_busy(void) {
+  int downloads = 0;
+  for (job_t *j = running; j; j = j->next) downloads += j->kind == DOWNLOAD && !j->finished;
+  if (downloads < SHORT_QUEUE_FROM) return;
+  int lowat = SHORT_QUEUE_BYTES;
+  for (job_t *j = running; j; j = j->next) {
+    if (j->kind != DOWNLOAD || j->short_queue) continue;
+    (void)setsockopt(j->sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
+    j->short_queue = 1;
+  }
+}
+
 static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock, int64_t file, int64_t offset, int64_t count) {
   if (!started) return int_value(env, -ENOTCONN);
   job_t *j = calloc(1, sizeof *j);
@@ -429,6 +457,7 @@ static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock,
     pthread_mutex_lock(&lock);
     j->next = running;
     running = j;
+    if (kind == DOWNLOAD) shorten_queues_when_busy();
     pthread_mutex_unlock(&lock);
     /* Level-triggered: a job that stopped at the end of its slice comes back by itself. */
     struct epoll_event ev = {.events = kind == DOWNLOAD ? EPOLLOUT : EPOLLIN, .data.ptr = j};
