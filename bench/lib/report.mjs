@@ -175,7 +175,9 @@ the per-session command rate limit (1 000/s sustained, 2 000 burst) stays on and
 concurrent uses \`bench/clients/load.mjs\`, a raw-socket Node client in its own process, with clients spread
 over source addresses 127.0.0.2–251 so no per-address rule or port range is the limit. Small files: each
 client does STOR, RETR and DELE of a 4 KB file in a loop; each of the three counts as one operation.
-Listings are timed from the command to the last byte. Memory is the PSS (proportional set size) of the
+Before each timed repetition of the big transfers and of the concurrent RETR, the harness reads the file once
+through the page cache (untimed), so no server pays for the disk by running first. Listings are timed from
+the command to the last byte. Memory is the PSS (proportional set size) of the
 server's whole process tree, so forking servers are not charged their shared pages once per child; RSS is
 in the JSON. CPU per GB is user+system time of the server and every process it forked during the big
 RETR/STOR, ${run.cpuAccounting === 'proc' ? 'read from /proc (cgroups were not writable: the time of a forked child reaped by init is missed)' : "read from a cpuacct cgroup per server, which also counts children that exited and were reaped by init (from /proc, vsftpd's session processes went uncounted)"}.
