@@ -3,7 +3,7 @@
 //   node bench/login-probe.mjs [reps] [--peers ftpsrv,pyftpdlib,wharf@/other/dist/src/cli/main.js] [--clients N] [--cpu-prof]
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { SERVERS } from './lib/servers.mjs';
+import { SERVERS, parseServerSpec } from './lib/servers.mjs';
 import { BENCH_DIR, SYSTEM_USER } from './lib/setup.mjs';
 import { treeCpuSeconds } from './lib/procs.mjs';
 
@@ -22,8 +22,8 @@ try {
       nodeArgs: name === 'wharf' && rest.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', '/tmp/wharf-login-prof'] : [] };
     i++;
     // wharf@/path/to/main.js: another Wharf build, for interleaved A/B runs
-    const [server, main] = name.split('@');
-    if (main) env.main = main;
+    const { name: server, main, vars } = parseServerSpec(name);
+    Object.assign(env, { main, vars });
     started.push({ name, env, handle: await SERVERS.find((s) => s.name === server).start(env) });
   }
   for (let rep = 0; rep < Number(repsText); rep++) {

@@ -4,11 +4,11 @@
 //   node bench/many-probe.mjs <retr|stor> [reps] [quick|full] [--peers a,b] [--clients N] [--threads] [--cpu-prof]
 // Peer "wharf-noengine" is Wharf with WHARF_ENGINE=off (transfers on the event loop),
 // "wharf-2threads" Wharf with a two-thread transfer engine (WHARF_ENGINE_THREADS=2),
-// "wharf@/path/to/dist/src/cli/main.js" another Wharf build.
+// "wharf@/path/to/dist/src/cli/main.js" another Wharf build, "wharf?VAR=value&..." Wharf with that environment.
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
-import { SERVERS } from './lib/servers.mjs';
+import { SERVERS, parseServerSpec } from './lib/servers.mjs';
 import { BENCH_DIR, SYSTEM_USER } from './lib/setup.mjs';
 import { benchSizes } from './lib/sizes.mjs';
 import { threadCpuSeconds, treeCpuSeconds } from './lib/procs.mjs';
@@ -47,6 +47,14 @@ function cleanUploads() {
   for (const name of readdirSync(root)) if (name.startsWith('up-many-')) rmSync(path.join(root, name), { force: true });
 }
 
+/** Wharf variants by name, as the environment they run with (for A/B runs). */
+const NAMED_VARIANTS = {
+  'wharf-noengine': { WHARF_ENGINE: 'off' }, // the event-loop native path
+  'wharf-2threads': { WHARF_ENGINE_THREADS: '2' },
+  // V8's default young generation (up to 16 MiB semi-spaces) instead of the 1 MiB wharf serve keeps
+  'wharf-bigyoung': { NODE_OPTIONS: '--max-semi-space-size=16' },
+};
+
 const started = [];
 try {
   let i = 0;
@@ -54,20 +62,9 @@ try {
     const env = { port: 21900 + i, pasv: { min: 44000 + i * 1000, max: 44999 + i * 1000 }, root, user: SYSTEM_USER, pass: 'Bench-pass-1', work,
       nodeArgs: name.startsWith('wharf') && rest.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', '/tmp/wharf-many-prof'] : [] };
     i++;
-    // "wharf-noengine": Wharf with WHARF_ENGINE=off (the event-loop native path), for A/B runs.
-    if (name === 'wharf-noengine') process.env.WHARF_ENGINE = 'off';
-    if (name === 'wharf-2threads') process.env.WHARF_ENGINE_THREADS = '2';
-    // "wharf-bigyoung": V8's default young generation (up to 16 MiB semi-spaces) instead of the 1 MiB wharf serve keeps.
-    if (name === 'wharf-bigyoung') process.env.NODE_OPTIONS = '--max-semi-space-size=16';
-    const [base, query] = name.split('?'); // wharf?VAR=value&...: environment for that server
-    for (const [k, v] of new URLSearchParams(query ?? '')) process.env[k] = v;
-    const [variant, main] = base.split('@'); // wharf@/path/to/main.js: another Wharf build
-    if (main) env.main = main;
+    const { name: variant, main, vars } = parseServerSpec(name);
+    Object.assign(env, { main, vars: { ...NAMED_VARIANTS[variant], ...vars } });
     started.push({ name, env, handle: await SERVERS.find((s) => s.name === variant.replace(/-.*/, '')).start(env) });
-    delete process.env.WHARF_ENGINE;
-    delete process.env.WHARF_ENGINE_THREADS;
-    delete process.env.NODE_OPTIONS;
-    for (const k of new URLSearchParams(query ?? '').keys()) delete process.env[k];
   }
   for (let rep = 0; rep < Number(repsText); rep++) {
     for (const { name, env, handle } of rep % 2 ? [...started].reverse() : started) {

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { statSync, rmSync } from 'node:fs';
-import { SERVERS } from './lib/servers.mjs';
+import { SERVERS, parseServerSpec } from './lib/servers.mjs';
 import { BENCH_DIR, SYSTEM_USER } from './lib/setup.mjs';
 import { treeCpuSeconds } from './lib/procs.mjs';
 
@@ -24,13 +24,9 @@ try {
     const env = { port: 21800 + i, pasv: { min: 42000 + i * 1000, max: 42999 + i * 1000 }, root, user: SYSTEM_USER, pass: 'Bench-pass-1', work, workers,
       nodeArgs: name === 'wharf' && rest.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', '/tmp/wharf-prof'] : [] };
     i++;
-    const [base, query] = name.split('?'); // wharf?VAR=value&...: environment for that server
-    const vars = [...new URLSearchParams(query ?? '')];
-    for (const [k, v] of vars) process.env[k] = v;
-    const [server, main] = base.split('@');
-    if (main) env.main = main;
+    const { name: server, main, vars } = parseServerSpec(name);
+    Object.assign(env, { main, vars });
     started.push({ name, env, handle: await SERVERS.find((s) => s.name === server).start(env) });
-    for (const [k] of vars) delete process.env[k];
   }
   const results = Object.fromEntries(started.map((s) => [s.name, { gbps: [], cpu: [] }]));
   for (let rep = 0; rep < Number(repsText); rep++) {

@@ -31,12 +31,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -417,7 +417,7 @@ static int int_args(napi_env env, napi_callback_info info, size_t count, int64_t
 /* Under the lock (finish() unlinks a job under it before closing its socket). */
 static void shorten_queues_when_busy(void) {
   int downloads = 0;
-  for (job_t *j = running; j; j = j->next) downloads += j->kind == DOWNLOAD && !j->finished;
+  for (job_t *j = running; j; j = j->next) downloads += j->kind == DOWNLOAD;
   if (downloads < SHORT_QUEUE_FROM) return;
   int lowat = SHORT_QUEUE_BYTES;
   for (job_t *j = running; j; j = j->next) {

@@ -56,7 +56,24 @@ static int read_args(napi_env env, napi_callback_info info, int32_t *fd_a, int32
   return 0;
 }
 
-static napi_value sendfile_range(napi_env env, int32_t socket_fd, int32_t file_fd, int64_t offset, int64_t count);
+static napi_value sendfile_range(napi_env env, int32_t socket_fd, int32_t file_fd, int64_t offset, int64_t count) {
+  off_t position = (off_t)offset;
+  int64_t total = 0;
+  while (total < count) {
+    int64_t left = count - total;
+    ssize_t n = sendfile(socket_fd, file_fd, &position, left > MAX_SENDFILE_CHUNK ? MAX_SENDFILE_CHUNK : (size_t)left);
+    if (n > 0) {
+      total += n;
+      continue;
+    }
+    if (n == 0) break; /* end of file */
+    if (errno == EINTR) continue;
+    /* Bytes already sent are reported first; the error (or EAGAIN) shows again on the next call. */
+    if (total > 0) break;
+    return number(env, -errno);
+  }
+  return number(env, (double)total);
+}
 
 static napi_value js_sendfile(napi_env env, napi_callback_info info) {
   int32_t socket_fd, file_fd;
@@ -78,25 +95,6 @@ static napi_value js_sendfile_last(napi_env env, napi_callback_info info) {
   int on = 1;
   (void)setsockopt(socket_fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
   return sendfile_range(env, socket_fd, file_fd, offset, count);
-}
-
-static napi_value sendfile_range(napi_env env, int32_t socket_fd, int32_t file_fd, int64_t offset, int64_t count) {
-  off_t position = (off_t)offset;
-  int64_t total = 0;
-  while (total < count) {
-    int64_t left = count - total;
-    ssize_t n = sendfile(socket_fd, file_fd, &position, left > MAX_SENDFILE_CHUNK ? MAX_SENDFILE_CHUNK : (size_t)left);
-    if (n > 0) {
-      total += n;
-      continue;
-    }
-    if (n == 0) break; /* end of file */
-    if (errno == EINTR) continue;
-    /* Bytes already sent are reported first; the error (or EAGAIN) shows again on the next call. */
-    if (total > 0) break;
-    return number(env, -errno);
-  }
-  return number(env, (double)total);
 }
 
 /* pipe() -> [readFd, writeFd] (non-blocking, close-on-exec, 1 MiB when allowed), or -errno. One per upload. */

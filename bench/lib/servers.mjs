@@ -78,7 +78,21 @@ async function started(name, child, port) {
   return { pid: child.pid, stop: stopper(child) };
 }
 
-/** @typedef {{ port: number, pasv: { min: number, max: number }, root: string, user: string, pass: string, work: string, workers?: number, tls?: { cert: string, key: string } }} ServerEnv */
+/**
+ * @typedef {{ port: number, pasv: { min: number, max: number }, root: string, user: string, pass: string, work: string, workers?: number, tls?: { cert: string, key: string },
+ *   main?: string, nodeArgs?: string[], vars?: Record<string, string> }} ServerEnv
+ * `main`, `nodeArgs` and `vars` (environment for the process) are Wharf's only: probes use them for A/B runs.
+ */
+
+/**
+ * A probe's server spec: a server name, optionally `@/path/to/dist/src/cli/main.js` (another
+ * Wharf build) and `?VAR=value&...` (environment for that server's process).
+ */
+export function parseServerSpec(spec) {
+  const [base, query = ''] = spec.split('?');
+  const [name, main] = base.split('@');
+  return { name, main, vars: Object.fromEntries(new URLSearchParams(query)) };
+}
 // A server with `tls: true` offers explicit FTPS (AUTH TLS, beside plain FTP) when env.tls is
 // set; the others show "n/a" in the FTPS rows.
 
@@ -105,7 +119,7 @@ export const SERVERS = [
       args.push('--pasv-ports', `${env.pasv.min}-${env.pasv.max}`, '--max-connections', '100000', '--max-connections-per-ip', '100000', '--log-level', 'error');
       if (env.workers && env.workers > 1) args.push('--workers', String(env.workers));
       if (env.tls) args.push('--tls-cert', env.tls.cert, '--tls-key', env.tls.key);
-      const child = launch('wharf', process.execPath, [...(env.nodeArgs ?? []), ...args], {}, true);
+      const child = launch('wharf', process.execPath, [...(env.nodeArgs ?? []), ...args], env.vars ?? {}, true);
       return started('wharf', child, env.port);
     },
   },

@@ -217,7 +217,8 @@ export class FileSource extends Readable {
     if (!io || !engine) return undefined;
     if (this.size - this.position < ENGINE_MIN_BYTES) {
       const left = this.size - this.position;
-      // The caller closes the socket once this returns finished: corked, the data and the FIN share a segment.
+      // The socket is closed after its last byte (by the caller, or by the engine when this does not
+      // finish): corked, that last piece and the FIN share a segment.
       const n = left > 0 ? (io.sendfileLast ?? io.sendfile)(socketFd, this.fd, this.position, left) : 0;
       if (n > 0) {
         this.position += n;
