@@ -1,7 +1,8 @@
 // Transfer probe: starts Wharf and one peer (as the bench does), then alternates curl
 // RETR/STOR of bench/.work/<size>/root/big.bin between them, printing the median GB/s and
 // server CPU s/GB of each. Usage:
-//   node bench/xfer-probe.mjs <peer> <retr|stor> [reps] [quick|full] [--workers N] [--cpu-prof]
+//   node bench/xfer-probe.mjs <peer> <retr|stor> [reps] [quick|full] [--workers N] [--cpu-prof] [--tls]
+// --tls runs the transfers as the bench's FTPS rows do (AUTH TLS, PROT P).
 // <peer> may be a comma-separated list, and may name another Wharf build
 // (wharf@/path/to/dist/src/cli/main.js) or environment for it (wharf?VAR=value&...): A/B runs.
 import * as path from 'node:path';
@@ -13,6 +14,7 @@ import { treeCpuSeconds } from './lib/procs.mjs';
 
 const [peer, op, repsText = '5', size = 'full', ...rest] = process.argv.slice(2);
 const workers = rest.includes('--workers') ? Number(rest[rest.indexOf('--workers') + 1]) : 1;
+const tls = rest.includes('--tls');
 const work = path.join(BENCH_DIR, '.work', size);
 const root = path.join(work, 'root');
 const bytes = statSync(path.join(root, 'big.bin')).size;
@@ -22,6 +24,7 @@ try {
   let i = 0;
   for (const name of ['wharf', ...peer.split(',')]) {
     const env = { port: 21800 + i, pasv: { min: 42000 + i * 1000, max: 42999 + i * 1000 }, root, user: SYSTEM_USER, pass: 'Bench-pass-1', work, workers,
+      ...(tls ? { tls: { cert: path.join(work, 'tls-cert.pem'), key: path.join(work, 'tls-key.pem') } } : {}),
       nodeArgs: name === 'wharf' && rest.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', '/tmp/wharf-prof'] : [] };
     i++;
     const { name: server, main, vars } = parseServerSpec(name);
@@ -35,7 +38,7 @@ try {
       const args = op === 'retr' ? ['-o', '/dev/null', url + 'big.bin'] : ['-T', path.join(root, 'big.bin'), url + 'up-probe.bin'];
       const c0 = treeCpuSeconds(handle.pid);
       const t0 = process.hrtime.bigint();
-      const r = spawnSync('curl', ['-s', '-S', ...args]);
+      const r = spawnSync('curl', ['-s', '-S', ...(tls ? ['--ssl-reqd', '-k'] : []), ...args]);
       const sec = Number(process.hrtime.bigint() - t0) / 1e9;
       await new Promise((r) => setTimeout(r, 300));
       const cpu = treeCpuSeconds(handle.pid) - c0;

@@ -19,6 +19,15 @@ function readableHandle(socket: net.Socket): ReadableHandle | undefined {
 const HIGH_WATER = 8 * 1024 * 1024;
 /** Batches up to this size are written synchronously (see flush). */
 const SYNC_WRITE_LIMIT = 128 * 1024;
+/**
+ * Past this many bytes an upload that JavaScript carries (TLS, whose reads arrive one 16 KiB
+ * record at a time) is bulk: its chunks are gathered for one event-loop turn and written with
+ * one writev instead of one per record. Batches up to BULK_SYNC_WRITE_LIMIT stay synchronous:
+ * the just-decrypted bytes are still in this core's cache, and in interleaved FTPS STOR runs
+ * the thread pool cost ~20% more CPU per GB (1.52-1.70 against 1.29-1.48 s/GB) for the same speed.
+ */
+const BULK_AFTER = 1024 * 1024;
+const BULK_SYNC_WRITE_LIMIT = 1024 * 1024;
 /** The size of libuv's reads from a socket. */
 const LIBUV_READ_SIZE = 64 * 1024;
 /** Most bytes one splice call may store before other sessions get a turn. */
@@ -108,8 +117,11 @@ export class FdWriter {
       let ended = false;
       let failure: Error | undefined;
       let settled = false;
+      let received = 0;
+      let flushScheduled: NodeJS.Immediate | undefined;
 
       const cleanup = () => {
+        if (flushScheduled) clearImmediate(flushScheduled);
         if (pipe) {
           closeSync(pipe[0]);
           closeSync(pipe[1]);
@@ -139,7 +151,7 @@ export class FdWriter {
         let size = 0;
         for (const b of batch) size += b.length;
         queued -= size;
-        if (size <= SYNC_WRITE_LIMIT) {
+        if (size <= (received > BULK_AFTER ? BULK_SYNC_WRITE_LIMIT : SYNC_WRITE_LIMIT)) {
           // A small batch goes into the page cache synchronously: microseconds, where a
           // thread-pool trip costs ~50-100 us (a 4 KB upload is one such batch).
           try {
@@ -234,11 +246,21 @@ export class FdWriter {
         failure ??= error;
         maybeDone();
       };
+      const flushNextTurn = () => {
+        flushScheduled = undefined;
+        flush();
+      };
       const onData = (chunk: Buffer) => {
         onBytes(chunk.length);
         queue.push(chunk);
         queued += chunk.length;
+        received += chunk.length;
         if (queued >= HIGH_WATER) socket.pause(); // the disk is behind: let TCP push back
+        if (received > BULK_AFTER && socketFd === undefined) {
+          // The rest of this turn's reads join the same writev (see BULK_AFTER).
+          if (!writing) flushScheduled ??= setImmediate(flushNextTurn);
+          return;
+        }
         if (!writing) flush(); // otherwise the chunk joins the next writev
         spliceWaiting(chunk.length);
       };
