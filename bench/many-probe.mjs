@@ -3,7 +3,7 @@
 // (whole process tree) and, for Wharf, the main thread's CPU. Usage:
 //   node bench/many-probe.mjs <retr|stor> [reps] [quick|full] [--peers a,b] [--clients N] [--threads] [--cpu-prof]
 // Peer "wharf-noengine" is Wharf with WHARF_ENGINE=off (transfers on the event loop),
-// "wharf-2threads" Wharf with a two-thread transfer engine (WHARF_ENGINE_THREADS=2),
+// "wharf-1thread" / "wharf-2threads" Wharf with a one- or two-thread transfer engine (WHARF_ENGINE_THREADS),
 // "wharf@/path/to/dist/src/cli/main.js" another Wharf build, "wharf?VAR=value&..." Wharf with that environment.
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -50,6 +50,7 @@ function cleanUploads() {
 /** Wharf variants by name, as the environment they run with (for A/B runs). */
 const NAMED_VARIANTS = {
   'wharf-noengine': { WHARF_ENGINE: 'off' }, // the event-loop native path
+  'wharf-1thread': { WHARF_ENGINE_THREADS: '1' },
   'wharf-2threads': { WHARF_ENGINE_THREADS: '2' },
   // V8's default young generation (up to 16 MiB semi-spaces) instead of the 1 MiB wharf serve keeps
   'wharf-bigyoung': { NODE_OPTIONS: '--max-semi-space-size=16' },

@@ -255,7 +255,7 @@ export const EXTRA_ENV = {
   WHARF_ROOT: 'the shared folder (like DIR)',
   WHARF_NATIVE: '`off` turns the zero-copy (sendfile/splice) path off',
   WHARF_ENGINE: '`off` keeps large plain transfers on the event loop instead of the native transfer thread',
-  WHARF_ENGINE_THREADS: 'native transfer threads (default 1)',
+  WHARF_ENGINE_THREADS: 'native transfer threads, 1 or 2 (default 2 with two or more CPUs)',
   WHARF_NATIVE_DATA: '`off` keeps net.Server/net.Socket for plain passive data connections',
 } as const;
 
