@@ -1,14 +1,16 @@
 // Small-files probe: Wharf and one peer started as the bench does, the small-files job run
 // alternately against each; prints ops/s and server CPU ms per operation (medians).
-//   node bench/ops-probe.mjs <peer> [reps] [rounds] [--workers N]
+//   node bench/ops-probe.mjs <peer (a name, wharf@/path/main.js or wharf?VAR=value)> [reps] [rounds] [--workers N] [--clients N (default 10; the bench runs 20)]
+// The client's own CPU per operation is printed too: on a 2-core machine it shares the cores.
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { SERVERS } from './lib/servers.mjs';
+import { SERVERS, parseServerSpec } from './lib/servers.mjs';
 import { BENCH_DIR, SYSTEM_USER } from './lib/setup.mjs';
 import { treeCpuSeconds } from './lib/procs.mjs';
 
 const [peer, repsText = '3', rounds = '60', ...rest] = process.argv.slice(2);
 const workers = rest.includes('--workers') ? Number(rest[rest.indexOf('--workers') + 1]) : 1;
+const clients = rest.includes('--clients') ? Number(rest[rest.indexOf('--clients') + 1]) : 10;
 const work = path.join(BENCH_DIR, '.work', 'quick');
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const started = [];
@@ -17,12 +19,14 @@ try {
   for (const name of ['wharf', peer]) {
     const env = { port: 21600 + i, pasv: { min: 45000 + i * 1000, max: 45999 + i * 1000 }, root: path.join(work, 'root'), user: SYSTEM_USER, pass: 'Bench-pass-1', work, workers };
     i++;
-    started.push({ name, env, handle: await SERVERS.find((s) => s.name === name).start(env) });
+    const { name: server, main, vars } = parseServerSpec(name); // A/B: wharf@/path/main.js, wharf?VAR=value
+    Object.assign(env, { main, vars });
+    started.push({ name, env, handle: await SERVERS.find((s) => s.name === server).start(env) });
   }
-  const res = Object.fromEntries(started.map((s) => [s.name, { rate: [], cpu: [] }]));
+  const res = Object.fromEntries(started.map((s) => [s.name, { rate: [], cpu: [], client: [] }]));
   for (let rep = 0; rep < Number(repsText); rep++) {
     for (const { name, env, handle } of rep % 2 ? [...started].reverse() : started) {
-      const job = { kind: 'smallFiles', port: env.port, user: env.user, pass: env.pass, clients: 10, rounds: Number(rounds), size: 4096, prefix: 'up-ops-', timeoutSec: 120 };
+      const job = { kind: 'smallFiles', port: env.port, user: env.user, pass: env.pass, clients, rounds: Number(rounds), size: 4096, prefix: 'up-ops-', timeoutSec: 120 };
       const c0 = treeCpuSeconds(handle.pid);
       const r = spawnSync(process.execPath, [path.join(BENCH_DIR, 'clients/load.mjs'), JSON.stringify(job)], { encoding: 'utf8' });
       await new Promise((r) => setTimeout(r, 700));
@@ -31,9 +35,10 @@ try {
       const out = JSON.parse(r.stdout.trim().split('\n').pop());
       res[name].rate.push(out.ops / out.seconds);
       res[name].cpu.push((cpu * 1000) / out.ops);
+      res[name].client.push((out.clientCpuSeconds * 1000) / out.ops);
     }
   }
-  for (const [name, r] of Object.entries(res)) console.log(`${name.padEnd(10)} ops/s ${median(r.rate).toFixed(0)} [${r.rate.map((v) => v.toFixed(0)).join(' ')}]  server CPU ms/op ${median(r.cpu).toFixed(3)}`);
+  for (const [name, r] of Object.entries(res)) console.log(`${name.padEnd(10)} ops/s ${median(r.rate).toFixed(0)} [${r.rate.map((v) => v.toFixed(0)).join(' ')}]  server CPU ms/op ${median(r.cpu).toFixed(3)}  client CPU ms/op ${median(r.client).toFixed(3)}`);
 } finally {
   await Promise.all(started.map((s) => s.handle.stop()));
 }
