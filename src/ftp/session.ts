@@ -537,9 +537,8 @@ export class Session {
     while (this.busy) await this.busy;
   }
 
-  /** Sends a last reply, then closes (QUIT, 421). */
   /**
-   * `close`: 'at-once' (QUIT) closes the socket as soon as the last reply is in the kernel;
+   * Sends a last reply, then closes (QUIT, 421). `close`: 'at-once' (QUIT) closes the socket as soon as the last reply is in the kernel;
    * 'drain' half-closes and keeps reading until the peer closes (or two seconds pass).
    */
   async end(code: number, text: string, reason = 'closed by server', close: 'drain' | 'at-once' = 'drain'): Promise<void> {

@@ -86,14 +86,16 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
   };
   session.transfer = state;
   let ok = false;
+  /** A plain passive connection on a bare descriptor, for a plan that can use one (runFd). */
+  const nativePath = plan.runFd !== undefined && nativeData !== undefined && endpoint instanceof NativePassiveEndpoint && !session.protectData;
   // The native path with its connection already there: the transfer may be over before its
   // 125 went out, and then 125 and 226 leave together (released below, and always in finally).
-  if (plan.runFd && nativeData && endpoint instanceof NativePassiveEndpoint && !session.protectData && endpoint.ready) session.holdReplies();
+  if (nativePath && endpoint.ready) session.holdReplies();
   try {
     session.reply(endpoint.ready ? 125 : 150, plan.opening);
     try {
       const timeoutMs = session.ctx.settings.timeouts.dataConnectMs;
-      if (plan.runFd && nativeData && endpoint instanceof NativePassiveEndpoint && !session.protectData) fd = await endpoint.openFd(timeoutMs);
+      if (nativePath) fd = await endpoint.openFd(timeoutMs);
       else {
         raw = await endpoint.open(timeoutMs);
         socket = session.protectData && session.secureDataSocket ? await session.secureDataSocket(raw) : raw;
