@@ -176,7 +176,10 @@ concurrent uses \`bench/clients/load.mjs\`, a raw-socket Node client in its own 
 over source addresses 127.0.0.2–251 so no per-address rule or port range is the limit. Small files: each
 client does STOR, RETR and DELE of a 4 KB file in a loop; each of the three counts as one operation.
 Before each timed repetition of the big transfers and of the concurrent RETR, the harness reads the file once
-through the page cache (untimed), so no server pays for the disk by running first. Listings are timed from
+through the page cache (untimed), so no server pays for the disk by running first. Each server also gets one
+untimed login before the first row: a first login costs what later ones do not (Wharf derives its scrypt
+hash once, ~0.1 s, then caches the verified credentials), and the first RETR would otherwise carry it.
+Listings are timed from
 the command to the last byte. Memory is the PSS (proportional set size) of the
 server's whole process tree, so forking servers are not charged their shared pages once per child; RSS is
 in the JSON. CPU per GB is user+system time of the server and every process it forked during the big
