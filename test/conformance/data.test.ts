@@ -282,10 +282,12 @@ test('§4 a client that resets its data connection as soon as it has every byte 
 });
 
 test('§4 a reader that stops early gets 426', async () => {
+  // more than loopback can hold in flight, so the reader really does stop early (see below)
+  await writeFile(join(srv.root, 'early.bin'), Buffer.alloc(64 * 1024 * 1024));
   const c = await rawSession(srv);
   await c.send('TYPE I');
   const data = await c.passive();
-  c.write('RETR big.bin\r\n');
+  c.write('RETR early.bin\r\n');
   await c.read();
   await new Promise((r) => data.once('data', r));
   data.destroy();
@@ -458,13 +460,17 @@ test('§4 released on every path: a data-connection timeout answers 425 and free
     assert.equal((await c.read()).code, 150);
     assert.equal((await c.read(3000)).code, 425, 'nobody connected');
     await until(() => quick.server.passiveListeners === 0, 'listener released after timeout');
+    // Larger than what loopback can hold in flight (a receive buffer may grow to tcp_rmem's
+    // maximum, 32 MiB on some machines): with 4 MiB the whole file could be with the client's
+    // kernel before it hung up, and the transfer then rightly completed with 226.
+    await writeFile(join(quick.root, 'huge.bin'), Buffer.alloc(64 * 1024 * 1024));
     const fds = async () => (await readdir('/proc/self/fd')).length;
     const before = await fds();
     await c.send('TYPE I');
     for (let i = 0; i < 5; i++) {
       const data = await c.passive();
       data.on('error', () => undefined);
-      c.write('RETR big.bin\r\n');
+      c.write('RETR huge.bin\r\n');
       await c.read();
       await new Promise((r) => data.once('data', r));
       data.destroy();
