@@ -2,6 +2,7 @@
 // alternately against each; prints ops/s and server CPU ms per operation (medians).
 //   node bench/ops-probe.mjs <peer (a name, wharf@/path/main.js or wharf?VAR=value)> [reps] [rounds] [--workers N] [--clients N (default 10; the bench runs 20)]
 // The client's own CPU per operation is printed too: on a 2-core machine it shares the cores.
+// For Wharf also its main thread's CPU per operation and how busy that event loop was.
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SERVERS, parseServerSpec } from './lib/servers.mjs';

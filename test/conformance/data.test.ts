@@ -282,7 +282,7 @@ test('§4 a client that resets its data connection as soon as it has every byte 
 });
 
 test('§4 a reader that stops early gets 426', async () => {
-  // more than loopback can hold in flight, so the reader really does stop early (see below)
+  // more than loopback can hold in flight (a receive buffer may grow to tcp_rmem's 32 MiB maximum), so the reader really does stop early
   await writeFile(join(srv.root, 'early.bin'), Buffer.alloc(64 * 1024 * 1024));
   const c = await rawSession(srv);
   await c.send('TYPE I');
