@@ -538,8 +538,9 @@ export class Session {
   }
 
   /**
-   * Sends a last reply, then closes (QUIT, 421). `close`: 'at-once' (QUIT) closes the socket as soon as the last reply is in the kernel;
-   * 'drain' half-closes and keeps reading until the peer closes (or two seconds pass).
+   * Sends a last reply, then closes (QUIT, 421). `close`: 'at-once' (QUIT) closes the socket
+   * as soon as the last reply is in the kernel; 'drain' half-closes and keeps reading until the
+   * peer closes (or two seconds pass).
    */
   async end(code: number, text: string, reason = 'closed by server', close: 'drain' | 'at-once' = 'drain'): Promise<void> {
     if (this.ending || this.closed) return; // one last word only (e.g. a ban and PASS both closing)

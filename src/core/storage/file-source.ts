@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { read as readCb, readSync, closeSync } from 'node:fs';
 import { nativeIo, plainSocketFd, sendfileError, EAGAIN, type NativeIo } from '../native.js';
-import { transferEngine, CANCELLED, ENGINE_MIN_BYTES, type TransferEngine } from './transfer-engine.js';
+import { transferEngine, CANCELLED, ENGINE_MIN_BYTES, type EngineJob, type TransferEngine } from './transfer-engine.js';
 
 const CHUNK = 1024 * 1024;
 /** Buffers in the send pool: one being read into while the others are with the kernel. */
@@ -229,13 +229,7 @@ export class FileSource extends Readable {
     }
     const job = engine.download(socketFd, this.fd, this.position, this.size - this.position, onBytes);
     if (!job) return undefined;
-    const done = job.ended.then(({ code, bytes }) => {
-      this.position += bytes;
-      if (code === 0) return;
-      if (code === CANCELLED) throw new Error('transfer cancelled');
-      throw sendfileError(-code);
-    });
-    return { done, cancel: () => job.cancel() };
+    return { done: this.engineEnded(job.ended, () => new Error('transfer cancelled')), cancel: () => job.cancel() };
   }
 
   /**
@@ -258,14 +252,24 @@ export class FileSource extends Readable {
     };
     socket.on('close', onClose);
     socket.on('error', onError);
-    return job.ended.then(({ code, bytes }) => {
+    const detached = job.ended.then((end) => {
       socket.off('close', onClose);
       socket.off('error', onError);
+      return end;
+    });
+    return this.engineEnded(detached, () => closed ?? new Error('data connection closed by peer'));
+  }
+
+  /**
+   * An engine download's end: the position moves past what it sent. Every byte with the
+   * kernel (code 0) is success, even when the client's close was seen before the engine's
+   * report (a client that closes as soon as it has them all still gets its 226).
+   */
+  private engineEnded(ended: EngineJob['ended'], cancelled: () => Error): Promise<void> {
+    return ended.then(({ code, bytes }) => {
       this.position += bytes;
-      // Every byte reached the kernel: a client that closes as soon as it has them all (its
-      // close may be seen before the engine's report) still gets its 226.
       if (code === 0) return;
-      if (code === CANCELLED) throw closed ?? new Error('data connection closed by peer');
+      if (code === CANCELLED) throw cancelled();
       throw sendfileError(-code);
     });
   }

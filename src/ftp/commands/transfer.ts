@@ -105,6 +105,15 @@ async function store(s: Session, arg: string, mode: StoreMode): Promise<void> {
   }
   const opening = mode === 'unique' ? `FILE: ${baseName(path)}` : `Ok to send data for ${baseName(path)}`;
   let commitError: unknown;
+  /** flush, fsync, atomic rename: only then may 226 go out. A failure here is not aborted again (finish). */
+  const commit = async () => {
+    try {
+      await sink.commit();
+    } catch (err) {
+      commitError = err;
+      throw err;
+    }
+  };
   const outcome = await runTransfer(s, {
     direction: 'upload',
     path,
@@ -113,12 +122,7 @@ async function store(s: Session, arg: string, mode: StoreMode): Promise<void> {
       if (s.type === 'I' && sink.receiveFrom && FdWriter.canReceiveFrom(socket)) {
         await sink.receiveFrom(socket, (n) => (state.bytes += n)); // batched writev straight to the file
       } else await receiveStream(socket, sink.stream, state, s.type === 'A' ? new CrlfToLf() : undefined);
-      try {
-        await sink.commit(); // flush, fsync, atomic rename: only then may 226 go out
-      } catch (err) {
-        commitError = err;
-        throw err;
-      }
+      await commit();
     },
     // Binary to local storage: the engine splices the bare data connection into the file.
     ...(s.type === 'I' && sink.receiveFromFd
@@ -126,14 +130,7 @@ async function store(s: Session, arg: string, mode: StoreMode): Promise<void> {
           runFd: (fd: number, state: TransferState) => {
             const received = sink.receiveFromFd!(fd, (n) => (state.bytes += n));
             if (!received) return undefined;
-            const done = received.done.then(async () => {
-              try {
-                await sink.commit(); // flush, fsync, atomic rename: only then may 226 go out
-              } catch (err) {
-                commitError = err;
-                throw err;
-              }
-            });
+            const done = received.done.then(commit);
             return { done, cancel: received.cancel, readToEnd: true }; // done: the upload read its end of stream
           },
         }

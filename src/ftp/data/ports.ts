@@ -49,11 +49,7 @@ export class PassivePortPool {
       await bind(server, host, 0);
       return this.track(server);
     }
-    const { min, max } = this.range;
-    const size = max - min + 1;
-    const start = randomInt(size);
-    for (let i = 0; i < size; i++) {
-      const port = min + ((start + i) % size);
+    for (const port of scanOrder(this.range)) {
       try {
         await bind(server, host, port);
         return this.track(server);
@@ -92,11 +88,8 @@ export class PassivePortPool {
       if (!listener) throw errnoError(-EADDRINUSE, 'listen');
       return listener;
     }
-    const { min, max } = this.range;
-    const size = max - min + 1;
-    const start = randomInt(size);
-    for (let i = 0; i < size; i++) {
-      const listener = open(min + ((start + i) % size));
+    for (const port of scanOrder(this.range)) {
+      const listener = open(port);
       if (listener) return listener;
     }
     throw new Error('no free passive port in range');
@@ -107,6 +100,13 @@ export class PassivePortPool {
     server.once('close', () => this.inUse--);
     return server;
   }
+}
+
+/** Every port of the range once, from a random one on (wrapping around): the scan both listeners share. */
+function* scanOrder({ min, max }: PortRange): Generator<number> {
+  const size = max - min + 1;
+  const start = randomInt(size);
+  for (let i = 0; i < size; i++) yield min + ((start + i) % size);
 }
 
 function bind(server: net.Server, host: string, port: number): Promise<void> {

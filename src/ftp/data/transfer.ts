@@ -128,8 +128,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       await endDataSocket(socket);
     }
     ok = true;
-    session.reply(226, `Transfer complete (${state.bytes} bytes)`);
-    session.releaseReplies();
+    session.reply(226, `Transfer complete (${state.bytes} bytes)`); // held replies leave in finally
   } catch (err) {
     socket?.destroy();
     if (fd >= 0) nativeData!.dataClose(fd);
