@@ -62,17 +62,19 @@ extern napi_status napi_get_value_int64(napi_env, napi_value, int64_t *);
 #define PIPE_SIZE (1 << 20)
 #define UPLOAD_LOWAT (256 << 10)
 /*
- * Many downloads at once: each socket keeps at most this much unsent (TCP_NOTSENT_LOWAT).
- * Otherwise every sendfile queues megabytes the receive window cannot take yet (up to
- * tcp_wmem's maximum, per socket), and the kernel transmits them later, from the clients'
- * window updates, on the clients' CPU and in small pieces: their reads get smaller and more
- * numerous. With a short queue the sender transmits as it writes; bytes in flight do not
- * count, so long fat networks lose nothing. Measured over loopback, 200 concurrent 10 MiB
- * RETR: 3.6 -> 7.6 GB/s. One download alone keeps the long queue: there it bought 3.2 ->
- * 3.9 GB/s but cost 0.084 -> 0.121 server CPU s/GB, the transmit work moving to the server.
+ * Every download keeps at most this much unsent in its socket (TCP_NOTSENT_LOWAT); bytes in
+ * flight do not count, so long fat networks lose nothing. With the default queue every
+ * sendfile parks megabytes the receive window cannot take yet (up to tcp_wmem's maximum), and
+ * the kernel transmits them later from the client's window updates: on the client's CPU and,
+ * with many downloads, in small pieces. With a short queue the sender transmits as it writes,
+ * which over loopback spreads the work over both cores. Measured over loopback:
+ *   200 concurrent 10 MiB RETR: 3.6 -> 7.6 GB/s (64 KiB).
+ *   one 1 GiB RETR with curl, 12 interleaved reps: 3.04 -> 4.44 GB/s (16 KiB; 32 KiB 4.14,
+ *   64 KiB 4.06, 128 KiB 3.26, 256 KiB 2.81), server CPU 0.093 -> 0.102 s/GB: the transmit
+ *   work the client did moves to the server.
+ * WHARF_DOWNLOAD_QUEUE (bytes) overrides it for benchmarks.
  */
-#define SHORT_QUEUE_BYTES (64 << 10)
-#define SHORT_QUEUE_FROM 4 /* concurrent downloads */
+#define DOWNLOAD_QUEUE_BYTES (16 << 10)
 /* Most bytes one job moves before the others get a turn (epoll is level-triggered: it comes back). */
 #define SLICE (4 << 20)
 /*
@@ -103,7 +105,6 @@ typedef struct job {
   int cancel;             /* set by the main thread under the lock */
   int worker;             /* index into workers */
   int finished;           /* worker only */
-  int short_queue;        /* downloads: TCP_NOTSENT_LOWAT set (under the lock) */
   struct job *next;       /* the list of running jobs (under the lock) */
 } job_t;
 
@@ -123,6 +124,7 @@ static worker_t workers[MAX_WORKERS];
 static int nworkers, next_worker;
 static napi_threadsafe_function tsfn;
 static int started;
+static int download_queue = DOWNLOAD_QUEUE_BYTES;
 static int32_t live_jobs; /* main thread only: the callback keeps the loop alive while > 0 */
 
 /*
@@ -394,6 +396,8 @@ static napi_value js_engine_start(napi_env env, napi_callback_info info) {
   int want = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
   const char *forced = getenv("WHARF_ENGINE_THREADS"); /* benchmarks compare 1 and 2 */
   if (forced && (forced[0] == '1' || forced[0] == '2') && forced[1] == 0) want = forced[0] - '0';
+  const char *queue = getenv("WHARF_DOWNLOAD_QUEUE");
+  if (queue && atoi(queue) > 0) download_queue = atoi(queue);
   for (nworkers = 0; nworkers < want; nworkers++) {
     int err = start_worker(&workers[nworkers]);
     if (err && nworkers == 0) return int_value(env, -err); /* the thread-safe function stays, unused */
@@ -411,19 +415,6 @@ static int int_args(napi_env env, napi_callback_info info, size_t count, int64_t
   for (size_t i = 0; i < count; i++)
     if (napi_get_value_int64(env, argv[i], &out[i]) != 0 || out[i] < 0) return -1;
   return 0;
-}
-
-/* Under the lock (finish() unlinks a job under it before closing its socket). */
-static void shorten_queues_when_busy(void) {
-  int downloads = 0;
-  for (job_t *j = running; j; j = j->next) downloads += j->kind == DOWNLOAD;
-  if (downloads < SHORT_QUEUE_FROM) return;
-  int lowat = SHORT_QUEUE_BYTES;
-  for (job_t *j = running; j; j = j->next) {
-    if (j->kind != DOWNLOAD || j->short_queue) continue;
-    (void)setsockopt(j->sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
-    j->short_queue = 1;
-  }
 }
 
 static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock, int64_t file, int64_t offset, int64_t count) {
@@ -451,12 +442,13 @@ static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock,
       int lowat = UPLOAD_LOWAT;
       (void)setsockopt(j->sock, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
     }
+  } else if (kind == DOWNLOAD) {
+    (void)setsockopt(j->sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &download_queue, sizeof download_queue);
   }
   if (!err) {
     pthread_mutex_lock(&lock);
     j->next = running;
     running = j;
-    if (kind == DOWNLOAD) shorten_queues_when_busy();
     pthread_mutex_unlock(&lock);
     /* Level-triggered: a job that stopped at the end of its slice comes back by itself. */
     struct epoll_event ev = {.events = kind == DOWNLOAD ? EPOLLOUT : EPOLLIN, .data.ptr = j};
