@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SERVERS, parseServerSpec } from './lib/servers.mjs';
 import { BENCH_DIR, SYSTEM_USER } from './lib/setup.mjs';
-import { threadCpuSeconds, treeCpuSeconds } from './lib/procs.mjs';
+import { cpuByThreadName, threadCpuSeconds, treeCpuSeconds } from './lib/procs.mjs';
 
 const [peer, repsText = '3', rounds = '60', ...rest] = process.argv.slice(2);
 const workers = rest.includes('--workers') ? Number(rest[rest.indexOf('--workers') + 1]) : 1;
@@ -18,23 +18,25 @@ const started = [];
 try {
   let i = 0;
   for (const name of ['wharf', peer]) {
-    const env = { port: 21600 + i, pasv: { min: 24000 + i * 1000, max: 24999 + i * 1000 }, root: path.join(work, 'root'), user: SYSTEM_USER, pass: 'Bench-pass-1', work, workers };
+    const env = { port: 21600 + i, pasv: { min: 22000 + i * 2500, max: 24399 + i * 2500 }, root: path.join(work, 'root'), user: SYSTEM_USER, pass: 'Bench-pass-1', work, workers };
     i++;
     const { name: server, main, vars } = parseServerSpec(name); // A/B: wharf@/path/main.js, wharf?VAR=value
     Object.assign(env, { main, vars });
     started.push({ name, env, handle: await SERVERS.find((s) => s.name === server).start(env) });
   }
-  const res = Object.fromEntries(started.map((s) => [s.name, { rate: [], cpu: [], client: [], main: [], busy: [] }]));
+  const res = Object.fromEntries(started.map((s) => [s.name, { rate: [], cpu: [], client: [], main: [], busy: [], threads: {} }]));
   for (let rep = 0; rep < Number(repsText); rep++) {
     for (const { name, env, handle } of rep % 2 ? [...started].reverse() : started) {
       const job = { kind: 'smallFiles', port: env.port, user: env.user, pass: env.pass, clients, rounds: Number(rounds), size: 4096, prefix: 'up-ops-', timeoutSec: 120 };
       const c0 = treeCpuSeconds(handle.pid);
       const isWharf = name.startsWith('wharf');
       const m0 = isWharf ? threadCpuSeconds(handle.pid, handle.pid) : 0;
+      const t0 = isWharf ? cpuByThreadName(handle.pid) : new Map();
       const r = spawnSync(process.execPath, [path.join(BENCH_DIR, 'clients/load.mjs'), JSON.stringify(job)], { encoding: 'utf8' });
       await new Promise((r) => setTimeout(r, 700));
       const cpu = treeCpuSeconds(handle.pid) - c0;
       const mainCpu = isWharf ? threadCpuSeconds(handle.pid, handle.pid) - m0 : NaN;
+      if (isWharf) for (const [thread, sec] of cpuByThreadName(handle.pid)) (res[name].threads[thread] ??= []).push(sec - (t0.get(thread) ?? 0));
       if (r.status !== 0) throw new Error(`${name}: ${r.stderr}`);
       const out = JSON.parse(r.stdout.trim().split('\n').pop());
       res[name].rate.push(out.ops / out.seconds);
@@ -43,9 +45,15 @@ try {
       // Wharf's event loop: its CPU per operation, and how busy it was over the job's wall time.
       res[name].main.push((mainCpu * 1000) / out.ops);
       res[name].busy.push(mainCpu / out.seconds);
+      res[name].ops = out.ops;
     }
   }
   for (const [name, r] of Object.entries(res)) console.log(`${name.padEnd(10)} ops/s ${median(r.rate).toFixed(0)} [${r.rate.map((v) => v.toFixed(0)).join(' ')}]  server CPU ms/op ${median(r.cpu).toFixed(3)}  client CPU ms/op ${median(r.client).toFixed(3)}` + (name.startsWith('wharf') ? `  main thread ms/op ${median(r.main).toFixed(3)} (busy ${(median(r.busy) * 100).toFixed(0)}%)` : ''));
+  // Where the rest of Wharf's CPU goes, by thread name (libuv's pool, the transfer engine, V8's helpers).
+  for (const [name, r] of Object.entries(res)) {
+    const parts = Object.entries(r.threads).filter(([, v]) => median(v) > 0).map(([thread, v]) => `${thread} ${((median(v) * 1000) / r.ops).toFixed(3)}`);
+    if (parts.length) console.log(`${name.padEnd(10)} ms/op by thread: ${parts.join(', ')}`);
+  }
 } finally {
   await Promise.all(started.map((s) => s.handle.stop()));
 }

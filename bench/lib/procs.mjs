@@ -26,6 +26,28 @@ export function threadCpuSeconds(pid, tid = pid) {
   return f ? (Number(f[11]) + Number(f[12])) / TICKS : 0;
 }
 
+/** CPU seconds of each of a process's threads, summed by thread name (/proc/<pid>/task/<tid>/comm). */
+export function cpuByThreadName(pid) {
+  const out = new Map();
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    let name;
+    try {
+      name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (Number(tid) === pid) name = 'main';
+    out.set(name, (out.get(name) ?? 0) + threadCpuSeconds(pid, tid));
+  }
+  return out;
+}
+
 /** Every pid whose ancestry leads to `root`, root included. */
 export function processTree(root) {
   const children = new Map();

@@ -14,6 +14,16 @@
  * Keeping the last retired object of each such kind (a few KB in all) keeps its map, so the
  * code compiled for it survives. Objects are kept only once they are finished with (closed,
  * destroyed): nothing here is used again.
+ *
+ * Cheaper still is an object whose map cannot die: a plain object literal with every field
+ * written out keeps its map through the literal's boilerplate. A literal built with spread
+ * (`{ ...a, ...(x ? { b } : {}) }`) or grown later (`state.connected = true`) gets maps that
+ * only inline caches hold, weakly. So the per-command and per-transfer objects (the looked-up
+ * command, the transfer plan and state, an FdTransfer) list every field from the start,
+ * undefined where unused. Measured with the small-files loop after 8 s of quiet: our own
+ * functions left the "weak objects" deoptimizations (store, retrieve, runQueued, execute,
+ * sendToFd ... ; what remains is Node's: nextTick, fs.open, stream internals), and in
+ * interleaved runs server CPU per operation went 0.128 -> 0.120 ms.
  */
 /** Data sockets per direction: a download's and an upload's socket end up with different maps. */
 export type ShapeKind =

@@ -440,7 +440,7 @@ export class Session {
       const urgent = recoverUrgentVerb(line);
       if (urgent) return { spec: this.ctx.commands.get(urgent), verb: urgent, arg: '', hasArg: false };
     }
-    return { spec, ...parsed };
+    return { spec, verb: parsed.verb, arg: parsed.arg, hasArg: parsed.hasArg }; // no spread: see core/warm-shapes.ts
   }
 
   /**

@@ -60,7 +60,8 @@ async function retrieve(s: Session, arg: string): Promise<void> {
     opening: `Opening ${modeName(s)} mode data connection for ${baseName(path)} (${size} bytes)`,
     run: (socket, state) => sendStream(s.type === 'A' ? source.pipe(new LfToCrlf()) : source, socket, state),
     // Binary from local storage: sendfile straight to the bare data connection (data/native-endpoint.ts).
-    ...(s.type === 'I' && source instanceof FileSource ? { runFd: (fd: number, state: TransferState) => sendFileToFd(source, fd, state) } : {}),
+    // Always present, undefined when it cannot run: one object shape for every plan (see core/warm-shapes.ts).
+    runFd: s.type === 'I' && source instanceof FileSource ? (fd: number, state: TransferState) => sendFileToFd(source, fd, state) : undefined,
     finish: () => {
       source.destroy();
       keepShape('fileSource', source); // see core/warm-shapes.ts
@@ -78,7 +79,7 @@ function sendFileToFd(source: FileSource, fd: number, state: TransferState): FdT
     const fromFile = (err as { syscall?: string }).syscall === 'read';
     throw fromFile ? fromFsError(err, 'read') : err;
   });
-  return { done, cancel: sending.cancel, ...(sending.finished ? { finished: true } : {}) };
+  return { done, cancel: sending.cancel, finished: sending.finished === true, readToEnd: false };
 }
 
 type StoreMode = 'store' | 'append' | 'unique';
@@ -94,7 +95,8 @@ async function store(s: Session, arg: string, mode: StoreMode): Promise<void> {
     else {
       path = s.resolve(arg);
       sink = await s.storage!.write(path, {
-        ...(mode === 'append' ? { append: true } : offset > 0 ? { start: offset } : {}),
+        append: mode === 'append',
+        start: mode === 'store' && offset > 0 ? offset : undefined,
         atomic: s.ctx.settings.atomicUploads,
         fsync: s.ctx.settings.fsync,
       });
@@ -125,16 +127,15 @@ async function store(s: Session, arg: string, mode: StoreMode): Promise<void> {
       await commit();
     },
     // Binary to local storage: the engine splices the bare data connection into the file.
-    ...(s.type === 'I' && sink.receiveFromFd
-      ? {
-          runFd: (fd: number, state: TransferState) => {
+    runFd:
+      s.type === 'I' && sink.receiveFromFd
+        ? (fd: number, state: TransferState) => {
             const received = sink.receiveFromFd!(fd, (n) => (state.bytes += n));
             if (!received) return undefined;
             const done = received.done.then(commit);
-            return { done, cancel: received.cancel, readToEnd: true }; // done: the upload read its end of stream
-          },
-        }
-      : {}),
+            return { done, cancel: received.cancel, finished: false, readToEnd: true }; // done: the upload read its end of stream
+          }
+        : undefined,
     finish: async (ok) => {
       if (!ok && !commitError) await sink.abort();
     },

@@ -76,7 +76,10 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     path: plan.path,
     bytes: 0,
     startedAt,
-    ...(plan.size !== undefined ? { size: plan.size } : {}),
+    size: plan.size,
+    // Every field from the start, none added later: one object shape (see core/warm-shapes.ts).
+    connected: false,
+    abortedBy: undefined,
     abort() {
       state.abortedBy ??= 'ABOR';
       endpoint.close();
