@@ -1,3 +1,4 @@
+import { fstat } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { setIdleCollector } from '../core/idle-memory.js';
@@ -64,10 +65,28 @@ export function collectGarbageWhenIdle(): boolean {
  * main thread and ~20 ms on V8's helper threads per 200-login burst), after the burst.
  */
 function compacting(gc: () => void): void {
-  setFlagsFromString('--compact-on-every-full-gc');
-  try {
-    gc();
-  } finally {
-    setFlagsFromString('--no-compact-on-every-full-gc');
-  }
+  keepNodeShapesThrough(() => {
+    setFlagsFromString('--compact-on-every-full-gc');
+    try {
+      gc();
+    } finally {
+      setFlagsFromString('--no-compact-on-every-full-gc');
+    }
+  });
+}
+
+const noop = (): void => undefined;
+
+/**
+ * Runs `collect` while one object of each of Node's own per-request kinds is alive: a queued
+ * nextTick and a pending fs request. Their maps are reached only through transitions and
+ * inline caches, which hold them weakly, so a collection in a quiet moment (none pending)
+ * frees them, and every optimized function that embedded them is thrown away: nextTick,
+ * processTicksAndRejections, fs.open ... (core/warm-shapes.ts does the same for Wharf's own
+ * objects).
+ */
+function keepNodeShapesThrough(collect: () => void): void {
+  process.nextTick(noop);
+  fstat(0, noop); // any descriptor will do: the request object is what matters, not its answer
+  collect();
 }
