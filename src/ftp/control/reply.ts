@@ -4,7 +4,8 @@
  * them for the end. CR and LF never pass from input into a reply.
  */
 export function formatReply(code: number, text: string | readonly string[]): string {
-  const lines = (typeof text === 'string' ? [text] : text).map(sanitizeReplyText);
+  if (typeof text === 'string') return `${code} ${sanitizeReplyText(text)}\r\n`; // most replies: no array
+  const lines = text.map(sanitizeReplyText);
   if (lines.length <= 1) return `${code} ${lines[0] ?? ''}\r\n`;
   let out = `${code}-${lines[0]}\r\n`;
   for (let i = 1; i < lines.length - 1; i++) {

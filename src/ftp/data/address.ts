@@ -13,7 +13,7 @@ export function isIPv6(address: string): boolean {
 
 /** PASV's h1,h2,h3,h4,p1,p2 */
 export function pasvTuple(ipv4: string, port: number): string {
-  return `${ipv4.split('.').join(',')},${port >> 8},${port & 0xff}`;
+  return `${ipv4.replaceAll('.', ',')},${port >> 8},${port & 0xff}`;
 }
 
 /** Parses PORT's h1,h2,h3,h4,p1,p2; null when malformed. */
