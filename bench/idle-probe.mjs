@@ -6,6 +6,11 @@
 //
 //   node bench/idle-probe.mjs --sessions 1000 --reps 3 --dist /tmp/wharf-base/dist --dist dist
 //   node bench/idle-probe.mjs --sessions 200 --heap --snapshot   (writes a .heapsnapshot too)
+//   node bench/idle-probe.mjs --reps 3 --pre 8000 --dist dist --dist 'dist?WHARF_NATIVE=off'
+// A --dist may end in ?VAR=value (that server's environment). --pre 8000 logs in after 8 s of
+// quiet, as in the full bench, where the idle row comes long after the server's last busy row.
+// Besides PSS and USS it prints private dirty memory: PSS and USS move by several MiB with how
+// many other node processes happen to map the node binary's pages; dirty memory does not.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -33,7 +38,11 @@ const { values: args } = parseArgs({
   },
 });
 const sessions = Number(args.sessions);
-const dists = (args.dist ?? ['dist']).map((d) => path.resolve(REPO, d));
+/** Each --dist may end in `?VAR=value&...`: environment for that server's process (A/B of a switch). */
+const dists = (args.dist ?? ['dist']).map((spec) => {
+  const [d, query = ''] = spec.split('?');
+  return { dir: path.resolve(REPO, d), vars: Object.fromEntries(new URLSearchParams(query)), label: spec };
+});
 const work = path.join(os.tmpdir(), `wharf-idle-probe-${process.pid}`);
 mkdirSync(path.join(work, 'root', 'many'), { recursive: true });
 if (args.warm) {
@@ -79,9 +88,15 @@ const ussMiB = (pid) => {
   const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   return (Number(/^Private_Clean:\s+(\d+)/m.exec(t)[1]) + Number(/^Private_Dirty:\s+(\d+)/m.exec(t)[1])) / 1024;
 };
+/**
+ * Private dirty memory: the process's own heap pages (V8, malloc, stacks). Unlike PSS and USS
+ * it does not move with how many other processes map the node binary at that moment (its
+ * pages count in full, halves or thirds as other node processes come and go: 7-15 MiB here).
+ */
+const dirtyMiB = (pid) => Number(/^Private_Dirty:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]) / 1024;
 const rssMiB = (pid) => Number(/^Rss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]) / 1024;
 
-async function probe(dist, port) {
+async function probe({ dir: dist, vars, label }, port) {
   const main = path.join(dist, 'src/cli/main.js');
   const usersFile = path.join(work, 'users.json');
   if (!existsSync(usersFile)) {
@@ -93,7 +108,7 @@ async function probe(dist, port) {
   const server = spawn(
     process.execPath,
     [...nodeArgs, main, 'serve', path.join(work, 'root'), '--host', '127.0.0.1', '--port', String(port), '--users-file', usersFile, '--write', '--pasv-ports', `${port + 1}-${port + 400}`, '--max-connections', '100000', '--max-connections-per-ip', '100000', '--log-level', 'error'],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, WHARF_PROBE_STATS: statsFile, ...(args.gc ? { WHARF_PROBE_GC: path.join(dist, 'src/core/native.js') } : {}) }, cwd: work },
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...vars, WHARF_PROBE_STATS: statsFile, ...(args.gc ? { WHARF_PROBE_GC: path.join(dist, 'src/core/native.js') } : {}) }, cwd: work },
   );
   await waitForGreeting(port);
   await sleep(500);
@@ -122,7 +137,7 @@ async function probe(dist, port) {
     load.once('exit', (code) => reject(new Error(`load exited ${code}`)));
   });
   await sleep(Number(args.wait));
-  const result = { ...result0, dist: path.relative(REPO, dist) || dist, fresh, pss: pssMiB(server.pid), uss: ussMiB(server.pid), rss: rssMiB(server.pid), loginCpu: +(cpuSeconds(server.pid) - cpu0).toFixed(2) };
+  const result = { ...result0, dist: label, fresh, pss: pssMiB(server.pid), uss: ussMiB(server.pid), dirty: dirtyMiB(server.pid), rss: rssMiB(server.pid), loginCpu: +(cpuSeconds(server.pid) - cpu0).toFixed(2) };
   if (args.maps) result.maps = smapsBreakdown(server.pid);
   if (args.heap) {
     server.kill('SIGUSR2');
@@ -167,16 +182,16 @@ function cpuSeconds(pid) {
 }
 
 const reps = Number(args.reps);
-const all = new Map(dists.map((d) => [d, []]));
+const all = new Map(dists.map((d) => [d.label, []]));
 let port = Number(args.port);
 for (let r = 0; r < reps; r++) {
   for (const dist of dists) {
     const res = await probe(dist, port);
     port += 500;
-    all.get(dist).push(res);
+    all.get(dist.label).push(res);
     const fmt = (x) => x.toFixed(1);
     if (res.warmPss !== undefined) process.stdout.write(`${res.dist}: after the busy rows PSS ${res.warmPss.toFixed(1)} MiB\n`);
-    process.stdout.write(`${res.dist}: fresh PSS ${fmt(res.fresh.pss)} USS ${fmt(res.fresh.uss)} MiB; ${sessions} idle: PSS ${fmt(res.pss)} USS ${fmt(res.uss)} RSS ${fmt(res.rss)}; 4 s later PSS ${fmt(res.pssLater)} USS ${fmt(res.ussLater)} MiB, login CPU ${res.loginCpu} s\n`);
+    process.stdout.write(`${res.dist}: fresh PSS ${fmt(res.fresh.pss)} USS ${fmt(res.fresh.uss)} MiB; ${sessions} idle: PSS ${fmt(res.pss)} USS ${fmt(res.uss)} dirty ${fmt(res.dirty)} RSS ${fmt(res.rss)}; 4 s later PSS ${fmt(res.pssLater)} USS ${fmt(res.ussLater)} MiB, login CPU ${res.loginCpu} s\n`);
     if (res.maps) process.stdout.write(`  maps ${JSON.stringify(res.maps)}\n`);
     if (res.v8) process.stdout.write(`  v8 ${JSON.stringify(res.v8)}\n  spaces ${JSON.stringify(res.spaces)}\n`);
     if (res.afterGc) process.stdout.write(`  after gc + trim: PSS ${fmt(res.afterGc.pss)} USS ${fmt(res.afterGc.uss)} MiB\n`);
@@ -186,6 +201,7 @@ for (let r = 0; r < reps; r++) {
 if (reps > 1) {
   for (const [dist, rs] of all) {
     const med = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    process.stdout.write(`median ${path.relative(REPO, dist) || dist}: PSS ${med(rs.map((r) => r.pss)).toFixed(1)} MiB (${rs.map((r) => r.pss.toFixed(1)).join(', ')}), USS ${med(rs.map((r) => r.uss)).toFixed(1)} MiB (${rs.map((r) => r.uss.toFixed(1)).join(', ')})\n`);
+    const list = (k) => `${med(rs.map((r) => r[k])).toFixed(1)} MiB (${rs.map((r) => r[k].toFixed(1)).join(', ')})`;
+    process.stdout.write(`median ${dist}: PSS ${list('pss')}, USS ${list('uss')}, dirty ${list('dirty')}\n`);
   }
 }

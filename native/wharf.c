@@ -4,6 +4,7 @@
  *   sendfile(socketFd, fileFd, offset, count)  -> bytes sent, or -errno
  *   pipe()                                     -> [readFd, writeFd], or -errno
  *   trimMemory()                               -> 1 if memory went back to the system
+ *   lowMemory()                                -> 1 (V8's reduce-memory collection; absent when node lacks it)
  *   sendNow(socketFd, buffer)                  -> bytes sent, or -errno (a control reply)
  *   spliceToFile(socketFd, pipeRead, pipeWrite, fileFd, offset, max)
  *                                              -> bytes stored, or -errno (socket side)
@@ -28,6 +29,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
+#include <dlfcn.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -171,6 +173,26 @@ static napi_value js_trim_memory(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * lowMemory(): Node's public node::LowMemoryNotification() (node.h), which has V8 collect
+ * everything it can in "reduce memory" mode: at least two compacting full collections, the
+ * young generation shrunk to its start-up size with its spare semi-space uncommitted, and the
+ * pages V8 keeps pooled for reuse handed back. A JavaScript gc() can do none of the last
+ * three: V8 shrinks the young generation in an ordinary collection only after seconds of low
+ * allocation, and keeps its page pool. Measured, 1 000 idle sessions after a quiet server's
+ * logins: private dirty memory 15.2 -> 13.1 MiB (see src/cli/v8-memory.ts).
+ * Node's headers are not needed: the function takes nothing and returns nothing, and is found
+ * by its C++ (Itanium ABI) name in the running node binary. A node that does not export it
+ * (none known) gets no lowMemory and Wharf falls back to a compacting gc().
+ */
+static void (*low_memory_notification)(void);
+
+static napi_value js_low_memory(napi_env env, napi_callback_info info) {
+  (void)info;
+  low_memory_notification();
+  return number(env, 1);
+}
+
+/*
  * Fixed malloc thresholds, set once when the module loads. malloc_trim (above) gives back the
  * main arena and free chunks inside the others, but never the top of a thread's arena: that
  * shrinks only on a free() in it, once the top exceeds M_TRIM_THRESHOLD. glibc raises that
@@ -219,6 +241,8 @@ __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_e
   export_function(env, exports, "sendNow", js_send_now);
   export_function(env, exports, "pipe", js_pipe);
   export_function(env, exports, "trimMemory", js_trim_memory);
+  low_memory_notification = (void (*)(void))dlsym(RTLD_DEFAULT, "_ZN4node21LowMemoryNotificationEv");
+  if (low_memory_notification) export_function(env, exports, "lowMemory", js_low_memory);
   export_function(env, exports, "spliceToFile", js_splice_to_file);
   wharf_register_listing(env, exports);
   wharf_register_engine(env, exports);

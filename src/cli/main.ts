@@ -10,9 +10,6 @@ import { envLayer, flagValue, loadConfigFile, mergeLayers, type ConfigLayer, typ
 import { createLogger } from '../core/logger-pino.js';
 import { startOperations } from './operate.js';
 import { nativeIo } from '../core/native.js';
-import { checkConfig } from './check-config.js';
-import { usersCommand } from './users-cmd.js';
-import { readPassword } from './prompt.js';
 import { keepYoungGenerationSmall, collectGarbageWhenIdle } from './v8-memory.js';
 import { isFirstProcess, shouldSupervise, superviseWorkers } from './workers.js';
 import { prepareSelfSignedForWorkers, reloadTlsOnSignal, tlsBanner } from './certs.js';
@@ -175,7 +172,7 @@ async function passwd(argv: string[]): Promise<void> {
     process.stdout.write('Usage: wharf passwd [PASSWORD]\nPrints a scrypt hash for the "password" field of a users file. Without PASSWORD it asks (input hidden) or reads one line from stdin.\n');
     return;
   }
-  const password = positionals[0] ?? (await readPassword('Password: '));
+  const password = positionals[0] ?? (await (await import('./prompt.js')).readPassword('Password: '));
   if (!password) fail('empty password');
   process.stdout.write((await hashPassword(password)) + '\n');
 }
@@ -187,10 +184,11 @@ async function main(argv: string[]): Promise<void> {
       return serve(rest);
     case 'passwd':
       return passwd(rest);
+    // Loaded for their command only: a server never needs them (node:readline above all).
     case 'check-config':
-      return checkConfig(rest);
+      return (await import('./check-config.js')).checkConfig(rest);
     case 'users':
-      return usersCommand(rest);
+      return (await import('./users-cmd.js')).usersCommand(rest);
     case '--version':
     case '-v': {
       const { readFileSync } = await import('node:fs');

@@ -24,6 +24,11 @@ export interface NativeIo {
   spliceToFile(socketFd: number, pipeRead: number, pipeWrite: number, fileFd: number, offset: number, max: number): number;
   /** Returns freed C heap memory to the system (glibc malloc_trim); 1 when some went back. */
   trimMemory(): number;
+  /**
+   * V8's low-memory collection (node::LowMemoryNotification): compacts, shrinks the young
+   * generation and returns pooled heap pages. Absent when the running node does not export it.
+   */
+  lowMemory?(): number;
   /** One non-blocking send(2) of a control reply: bytes sent or -errno (absent in older builds; see ftp/control/direct-write.ts). */
   sendNow?(socketFd: number, data: Uint8Array): number;
   readonly FILE_ERROR_BASE: number;
