@@ -51,7 +51,7 @@ export function keepYoungGenerationSmall(execArgv: readonly string[] = process.e
 export function collectGarbageWhenIdle(): boolean {
   const lowMemory = nativeIo?.lowMemory;
   if (lowMemory) {
-    setIdleCollector(() => lowMemory());
+    setIdleCollector(() => keepNodeShapesThrough(lowMemory));
     return true;
   }
   try {
