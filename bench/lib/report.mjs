@@ -1,7 +1,7 @@
 // Turns a run into a summary (medians and ratios), docs/benchmarks.md and an SVG chart.
 // Ratios are always "how many times better Wharf is": above 1.0 Wharf leads, whatever the
 // unit's direction (for times and memory the ratio is peer / Wharf).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 export function median(xs) {
@@ -87,6 +87,83 @@ export function chartSvg(rows) {
   return parts.join('\n') + '\n';
 }
 
+/**
+ * The full runs kept in `resultsDir` (complete, not quick), oldest first, with `current` last in
+ * place of its own file: what the history chart draws.
+ */
+export function loadHistory(resultsDir, current) {
+  const runs = [];
+  for (const name of existsSync(resultsDir) ? readdirSync(resultsDir).sort() : []) {
+    if (!name.endsWith('.json')) continue;
+    try {
+      const run = JSON.parse(readFileSync(path.join(resultsDir, name), 'utf8'));
+      if (run.date !== current.date && run.complete !== false && !run.quick && Array.isArray(run.summary)) runs.push(run);
+    } catch {
+      // a file being written or not a run: not part of the history
+    }
+  }
+  if (!current.quick) runs.push(current);
+  return runs.sort((a, b) => String(a.date).localeCompare(String(b.date)));
+}
+
+/**
+ * One small panel per row: Wharf's advantage over the best peer in each kept run, oldest on
+ * the left, on a log2 axis from 1/4x to 4x around 1.0x. Shows what moved and how noisy a row is.
+ */
+export function historySvg(runs) {
+  const rowIds = [];
+  const titles = new Map();
+  // Rows in the order of the newest run, then any that only older runs had.
+  for (const run of [...runs].reverse()) {
+    for (const r of run.summary) {
+      if (!titles.has(r.id)) rowIds.push(r.id);
+      titles.set(r.id, r.title);
+    }
+  }
+  const cols = 3;
+  const panelW = 330;
+  const panelH = 120;
+  const top = 46;
+  const width = cols * panelW + 20;
+  const height = top + Math.ceil(rowIds.length / cols) * panelH + 10;
+  const maxLog = 2;
+  const parts = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  parts.push(`<rect width="100%" height="100%" fill="#fff"/>`);
+  parts.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">Wharf vs the best peer, run by run (above the 1.0x line: Wharf leads)</text>`);
+  const first = String(runs[0]?.date ?? '').slice(0, 16).replace('T', ' ');
+  const last = String(runs[runs.length - 1]?.date ?? '').slice(0, 16).replace('T', ' ');
+  parts.push(`<text x="${width / 2}" y="36" text-anchor="middle" fill="#555">${runs.length} full runs, ${escapeXml(first)} to ${escapeXml(last)} UTC; axis 1/4x to 4x</text>`);
+  rowIds.forEach((id, i) => {
+    const px = 10 + (i % cols) * panelW;
+    const py = top + Math.floor(i / cols) * panelH;
+    const plotX = px + 40;
+    const plotW = panelW - 90;
+    const plotY = py + 22;
+    const plotH = panelH - 40;
+    const y = (ratio) => plotY + plotH / 2 - (Math.max(-maxLog, Math.min(maxLog, Math.log2(ratio))) / maxLog) * (plotH / 2);
+    const x = (k) => plotX + (runs.length > 1 ? (k / (runs.length - 1)) * plotW : plotW / 2);
+    const title = titles.get(id);
+    parts.push(`<text x="${px + 4}" y="${py + 14}" font-weight="bold">${escapeXml(title.length > 52 ? title.slice(0, 51) + '…' : title)}</text>`);
+    parts.push(`<rect x="${plotX}" y="${plotY}" width="${plotW}" height="${plotH}" fill="#fafafa" stroke="#ddd"/>`);
+    parts.push(`<line x1="${plotX}" y1="${y(1)}" x2="${plotX + plotW}" y2="${y(1)}" stroke="#333"/>`);
+    parts.push(`<text x="${plotX - 4}" y="${y(1) + 4}" text-anchor="end" fill="#555">1x</text>`);
+    parts.push(`<text x="${plotX - 4}" y="${y(4) + 8}" text-anchor="end" fill="#999">4x</text>`);
+    parts.push(`<text x="${plotX - 4}" y="${y(0.25)}" text-anchor="end" fill="#999">¼x</text>`);
+    const points = [];
+    runs.forEach((run, k) => {
+      const r = run.summary.find((row) => row.id === id);
+      if (r?.ratio !== undefined && r.ratio > 0) points.push([x(k), y(r.ratio), r.ratio]);
+    });
+    if (points.length > 1) parts.push(`<polyline fill="none" stroke="#888" points="${points.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ')}"/>`);
+    for (const [a, b, ratio] of points) parts.push(`<circle cx="${a.toFixed(1)}" cy="${b.toFixed(1)}" r="3.5" fill="${ratio >= 1 ? '#2e8b57' : '#c0392b'}"/>`);
+    const lastPoint = points[points.length - 1];
+    if (lastPoint) parts.push(`<text x="${plotX + plotW + 6}" y="${(lastPoint[1] + 4).toFixed(1)}" fill="#222">${lastPoint[2].toFixed(2)}x</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
 export function writeReport(run, docsDir, resultsRel) {
   const rows = run.summary;
   const names = run.servers.map((s) => s.name);
@@ -130,6 +207,15 @@ export function writeReport(run, docsDir, resultsRel) {
   // a hand edit put there, instead of silently dropping those figures.
   const carried = run.workloads.some((w) => w.tls) ? undefined : previousFtpsSection(path.join(docsDir, 'benchmarks.md'));
   if (carried) md.push(carried, '');
+  const history = loadHistory(path.resolve(docsDir, path.dirname(resultsRel)), run);
+  if (history.length > 1) {
+    md.push('## Over time');
+    md.push('');
+    md.push(`Wharf ÷ best peer for every row in each of the ${history.length} full runs kept in \`bench/results/\` (oldest on the left, this run last). A row that jumps between runs is a noisy row on this machine, not a change in Wharf.`);
+    md.push('');
+    md.push('![Wharf vs the best peer, run by run](benchmarks-history.svg)');
+    md.push('');
+  }
   md.push('## Machine and versions');
   md.push('');
   md.push(`- CPU: ${run.machine.cpu}, **${run.machine.cores} cores** (clients, curl and the server share them: every server is measured under the same contention), ${run.machine.memoryGiB} GiB RAM, Linux ${run.machine.kernel}`);
@@ -141,6 +227,7 @@ export function writeReport(run, docsDir, resultsRel) {
   md.push(method(run));
   writeFileSync(path.join(docsDir, 'benchmarks.md'), md.join('\n'));
   writeFileSync(path.join(docsDir, 'benchmarks.svg'), chartSvg(rows));
+  if (history.length > 1) writeFileSync(path.join(docsDir, 'benchmarks-history.svg'), historySvg(history));
 }
 
 /** The `## FTPS` section of an existing benchmarks.md, up to the next `## ` heading. */
