@@ -211,7 +211,7 @@ export function writeReport(run, docsDir, resultsRel) {
   if (history.length > 1) {
     md.push('## Over time');
     md.push('');
-    md.push(`Wharf ÷ best peer for every row in each of the ${history.length} full runs kept in \`bench/results/\` (oldest on the left, this run last). A row that jumps between runs is a noisy row on this machine, not a change in Wharf.`);
+    md.push(`Wharf ÷ best peer for every row in each of the ${history.length} full runs kept in \`bench/results/\` (oldest on the left, this run last). The runs span Wharf's development, so a step that holds is usually a change in Wharf; a row that zigzags from run to run is this shared 2-core machine's noise (see each run's JSON for the individual repetitions).`);
     md.push('');
     md.push('![Wharf vs the best peer, run by run](benchmarks-history.svg)');
     md.push('');
