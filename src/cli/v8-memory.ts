@@ -51,7 +51,7 @@ export function keepYoungGenerationSmall(execArgv: readonly string[] = process.e
 export function collectGarbageWhenIdle(): boolean {
   const lowMemory = nativeIo?.lowMemory;
   if (lowMemory) {
-    setIdleCollector(() => keepNodeShapesThrough(lowMemory));
+    setIdleCollector(() => keepNodeShapesThrough(lowMemory), true);
     return true;
   }
   try {

@@ -24,6 +24,8 @@ const SETTLED_AFTER_MS = 6000;
 
 let timer: NodeJS.Timeout | undefined;
 let collector: (() => void) | undefined;
+/** The collector shrinks the young generation itself (V8's low-memory collection): no settled collection after a release. */
+let collectorSettles = false;
 /** Control-connection reads so far, and at the last quiet check. */
 let reads = 0;
 let readsAtCheck = 0;
@@ -47,10 +49,12 @@ let active = 0;
  * A full garbage collection to run first when the server goes quiet (the CLI provides one).
  * An idle V8 heap is rarely collected, so Buffers of finished transfers, and the C memory
  * behind them (OpenSSL's above all), would otherwise stay allocated for as long as the server
- * is idle.
+ * is idle. `settlesItself`: the collector also shrinks the young generation (V8's low-memory
+ * collection), so a release is not followed by the settled collection.
  */
-export function setIdleCollector(collect: (() => void) | undefined): void {
+export function setIdleCollector(collect: (() => void) | undefined, settlesItself = false): void {
   collector = collect;
+  collectorSettles = settlesItself;
   clearTimeout(settleTimer);
   settleTimer = undefined;
   if (!collect) return;
@@ -64,7 +68,9 @@ function releaseNow(): void {
   nativeIo?.trimMemory();
   if (!collector) return;
   heapAfterRelease = getHeapStatistics().used_heap_size;
-  scheduleSettled();
+  // A collector that shrinks the young generation itself has nothing left for the settled
+  // one to do, which would only cost another full collection (~15-25 ms) per quiet period.
+  if (!collectorSettles) scheduleSettled();
 }
 
 /** One more collection after SETTLED_AFTER_MS of quiet (see there); skipped if anything happened. */

@@ -86,3 +86,22 @@ test('idle memory: after start-up (or a release), six quiet seconds bring one mo
     setIdleCollector(undefined);
   }
 });
+
+test('idle memory: a collector that shrinks the young generation itself gets no settled collection after a release', async () => {
+  let collections = 0;
+  setIdleCollector(() => collections++, true);
+  try {
+    const kept: string[][] = [];
+    for (let i = 0; i < 40; i++) {
+      noteControlActivity(); // also cancels the start-up's settled collection
+      kept.push(Array.from({ length: 2000 }, (_, k) => `session ${i} object ${k}`));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(collections, 1, 'the release after the burst');
+    await new Promise((r) => setTimeout(r, 6800));
+    assert.equal(collections, 1, 'and no settled collection after it');
+    assert.equal(kept.length, 40);
+  } finally {
+    setIdleCollector(undefined);
+  }
+});
