@@ -146,7 +146,7 @@ async function main() {
   log(`results: ${path.relative(REPO, file)}`);
   if (!args['no-docs']) {
     writeReport(run, path.join(REPO, 'docs'), path.relative(path.join(REPO, 'docs'), file));
-    log('docs/benchmarks.md and docs/benchmarks.svg updated');
+    log('docs/benchmarks.md, docs/benchmarks.svg and docs/benchmarks-history.svg updated');
   }
   return run;
   };
