@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { BENCH_DIR, setupPeers, ensureSystemUser, ensureTlsPair, SYSTEM_USER } from './lib/setup.mjs';
 import { SERVERS } from './lib/servers.mjs';
 import { workloads, DERIVED } from './lib/workloads.mjs';
-import { summarize, writeReport } from './lib/report.mjs';
+import { ratioText, summarize, writeReport } from './lib/report.mjs';
 import { accountCpuByCgroup, releaseCpuCgroups } from './lib/procs.mjs';
 import { benchSizes } from './lib/sizes.mjs';
 
@@ -234,7 +234,7 @@ async function main() {
 
   const run = persist();
   for (const row of run.summary) {
-    log(`${row.title.padEnd(70)} wharf ${fmt(row.wharf)} best peer ${row.bestPeer ?? '-'} ${fmt(row.best)}  ratio ${row.ratio?.toFixed(2) ?? '-'}`);
+    log(`${row.title.padEnd(70)} wharf ${fmt(row.wharf)} best peer ${row.bestPeer ?? '-'} ${fmt(row.best)}  ratio ${(row.ratio === undefined ? undefined : ratioText(row.ratio)) ?? '-'}`);
   }
 }
 

@@ -13,6 +13,9 @@ export function median(xs) {
 
 const advantage = (better, wharf, peer) => (better === 'higher' ? wharf / peer : peer / wharf);
 
+/** A ratio for people: two decimals, three where two would round a deficit up to "1.00". */
+export const ratioText = (ratio) => (ratio < 1 && ratio >= 0.995 ? ratio.toFixed(3) : ratio.toFixed(2));
+
 export function summarize(run) {
   const rows = [];
   const add = (id, title, unit, better, medians, transfer) => {
@@ -81,7 +84,7 @@ export function chartSvg(rows) {
     const lead = r.ratio >= 1;
     parts.push(`<text x="${labelW - 8}" y="${y + 16}" text-anchor="end">${escapeXml(r.title)}</text>`);
     parts.push(`<rect x="${Math.min(x0, x1)}" y="${y + 4}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${rowH - 8}" fill="${lead ? '#2e8b57' : '#c0392b'}"/>`);
-    parts.push(`<text x="${lead ? Math.max(x0, x1) + 4 : Math.min(x0, x1) - 4}" y="${y + 16}" text-anchor="${lead ? 'start' : 'end'}" fill="#222">${r.ratio.toFixed(2)}x vs ${escapeXml(r.bestPeer)}</text>`);
+    parts.push(`<text x="${lead ? Math.max(x0, x1) + 4 : Math.min(x0, x1) - 4}" y="${y + 16}" text-anchor="${lead ? 'start' : 'end'}" fill="#222">${ratioText(r.ratio)}x vs ${escapeXml(r.bestPeer)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';
@@ -158,7 +161,7 @@ export function historySvg(runs) {
     if (points.length > 1) parts.push(`<polyline fill="none" stroke="#888" points="${points.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ')}"/>`);
     for (const [a, b, ratio] of points) parts.push(`<circle cx="${a.toFixed(1)}" cy="${b.toFixed(1)}" r="3.5" fill="${ratio >= 1 ? '#2e8b57' : '#c0392b'}"/>`);
     const lastPoint = points[points.length - 1];
-    if (lastPoint) parts.push(`<text x="${plotX + plotW + 6}" y="${(lastPoint[1] + 4).toFixed(1)}" fill="#222">${lastPoint[2].toFixed(2)}x</text>`);
+    if (lastPoint) parts.push(`<text x="${plotX + plotW + 6}" y="${(lastPoint[1] + 4).toFixed(1)}" fill="#222">${ratioText(lastPoint[2])}x</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';
@@ -192,7 +195,7 @@ export function writeReport(run, docsDir, resultsRel) {
       return n === 'wharf' ? `**${fmt(v)}**` : fmt(v);
     });
     const dir = r.better === 'higher' ? '↑' : '↓';
-    md.push(`| ${r.title} | ${r.unit} ${dir} | ${cells.join(' | ')} | ${r.bestPeer ? label[r.bestPeer] : '–'} | ${r.ratio !== undefined ? `**${r.ratio.toFixed(2)}x**` : '–'} | ${r.ratioFtpSrv !== undefined ? `${r.ratioFtpSrv.toFixed(2)}x` : '–'} |`);
+    md.push(`| ${r.title} | ${r.unit} ${dir} | ${cells.join(' | ')} | ${r.bestPeer ? label[r.bestPeer] : '–'} | ${r.ratio !== undefined ? `**${ratioText(r.ratio)}x**` : '–'} | ${r.ratioFtpSrv !== undefined ? `${ratioText(r.ratioFtpSrv)}x` : '–'} |`);
   }
   md.push('');
   md.push('↑ higher is better, ↓ lower is better. "n/a": the server has no such command (vsftpd has no MLSD), or the bench runs it without FTPS (FTPS rows). "failed": every repetition failed (see the JSON for the error).');
@@ -201,7 +204,7 @@ export function writeReport(run, docsDir, resultsRel) {
   const counted = rows.filter((r) => r.ratio !== undefined).length;
   md.push(`Wharf leads on **${leads} of ${counted}** rows in this run.`);
   const behind = rows.filter((r) => r.ratio !== undefined && r.ratio < 1);
-  if (behind.length) md.push(`Behind: ${behind.map((r) => `${r.title} (${r.ratio.toFixed(2)}x vs ${label[r.bestPeer]})`).join('; ')}.`);
+  if (behind.length) md.push(`Behind: ${behind.map((r) => `${r.title} (${ratioText(r.ratio)}x vs ${label[r.bestPeer]})`).join('; ')}.`);
   md.push('');
   // A run without FTPS rows (e.g. --only plain rows) keeps the FTPS section an earlier run or
   // a hand edit put there, instead of silently dropping those figures.
