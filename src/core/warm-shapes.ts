@@ -22,8 +22,9 @@
  * command, the transfer plan and state, an FdTransfer) list every field from the start,
  * undefined where unused. Measured with the small-files loop after 8 s of quiet: our own
  * functions left the "weak objects" deoptimizations (store, retrieve, runQueued, execute,
- * sendToFd ... ; what remains is Node's: nextTick, fs.open, stream internals), and in
- * interleaved runs server CPU per operation went 0.128 -> 0.120 ms.
+ * sendToFd ...; what remained was Node's own: nextTick, fs.open, stream internals, see
+ * keepNodeShapesThrough in cli/v8-memory.ts), and in interleaved runs server CPU per
+ * operation went 0.128 -> 0.120 ms.
  */
 /** Data sockets per direction: a download's and an upload's socket end up with different maps. */
 export type ShapeKind =
