@@ -42,6 +42,7 @@ void wharf_register_listing(napi_env env, napi_value exports);
 void wharf_register_engine(napi_env env, napi_value exports);
 /* Passive data connections on bare descriptors: native/datapath.c. */
 void wharf_register_datapath(napi_env env, napi_value exports);
+void wharf_register_loop_upload(napi_env env, napi_value exports);
 
 #define FILE_ERROR_BASE 100000
 #define PIPE_SIZE (1 << 20)
@@ -247,6 +248,7 @@ __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_e
   wharf_register_listing(env, exports);
   wharf_register_engine(env, exports);
   wharf_register_datapath(env, exports);
+  wharf_register_loop_upload(env, exports);
   napi_value base = number(env, FILE_ERROR_BASE);
   napi_set_named_property(env, exports, "FILE_ERROR_BASE", base);
   return exports;

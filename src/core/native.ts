@@ -126,6 +126,14 @@ export interface NativeEngine {
   engineWaitReadable?(id: number, fd: number): number;
   /** Empty upload pipes the engine keeps for the next upload (two descriptors each; absent in older builds). */
   enginePipesKept?(): number;
+  /**
+   * Small uploads stored from the event loop itself (native/loop-upload.c; absent in older
+   * builds). `onEnd(id, code, bytes)`: code 0 the stream ended, LOOP_HANDOFF `limit` bytes are
+   * stored and the rest is the caller's, -1 cancelled, errno or FILE_ERROR_BASE + errno.
+   */
+  loopStart?(onEnd: (id: number, code: number, bytes: number) => void): number;
+  loopUpload?(id: number, socketFd: number, fileFd: number, offset: number, limit: number): number;
+  loopCancel?(id: number): number;
 }
 
 /** The engine's functions, when the module was built with them and is enabled. */

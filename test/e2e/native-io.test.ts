@@ -330,10 +330,11 @@ test('transfer engine: ABOR of an upload it is receiving is 426 + 226 and keeps 
     assert.equal((await tail).length, 32 * MiB - 1000);
     assert.equal((await c.read(15_000)).code, 226, 'the session goes on with the engine');
     // The engine keeps the empty pipe of a completed upload for the next one (the warm-up left
-    // one); the aborted upload's pipe was closed, so one more upload puts a pipe back.
+    // one); the aborted upload's pipe was closed, so one more upload on the engine (past the
+    // 256 KiB stored from the event loop) puts a pipe back.
     const again = await c.passive();
     opened(await c.send('STOR again.bin'));
-    again.end(randomBytes(4096));
+    again.end(randomBytes(MiB));
     assert.equal((await c.read(15_000)).code, 226);
     await sleep(200);
     assert.equal(openFds(pid), before, 'descriptors after the aborted, reset and completed transfers');
@@ -368,5 +369,69 @@ test('sendfileLast: a corked send, then the close, delivers every byte and the e
   } finally {
     closeSync(fileFd);
     server.close();
+  }
+});
+
+test('loop uploads: 0 B, 4 KB, exactly 256 KiB and 256 KiB + 1 byte are stored byte-exact, the last one finished by the engine', { skip: !nativeIo }, async () => {
+  const { running, root } = await start('native');
+  try {
+    const c = await login(running.port);
+    for (const size of [0, 4096, 256 * 1024, 256 * 1024 + 1, 3 * MiB + 7]) {
+      const body = randomBytes(size);
+      const data = await c.passive();
+      opened(await c.send(`STOR up-${size}.bin`));
+      // In two writes with a pause: the event loop sees the connection readable more than once.
+      data.write(body.subarray(0, size >> 1));
+      await sleep(20);
+      data.end(body.subarray(size >> 1));
+      const done = await c.read(15_000);
+      assert.equal(done.code, 226, `${size} bytes: ${done.text}`);
+      assert.match(done.text, new RegExp(`\\(${size} bytes\\)`));
+      assert.equal(sha(readFileSync(join(root, `up-${size}.bin`))), sha(body), `${size} bytes stored as sent`);
+    }
+    c.close();
+  } finally {
+    await running.stop();
+  }
+});
+
+test('loop uploads: ABOR while a small upload waits keeps what arrived (426 + 226); a reset is a 426; no descriptor is left behind', { skip: !nativeIo }, async () => {
+  const { running, root } = await start('native');
+  try {
+    const pid = running.child.pid!;
+    const c = await login(running.port);
+    const warm = await c.passive();
+    opened(await c.send('STOR warm.bin'));
+    warm.end(randomBytes(4096));
+    assert.equal((await c.read(15_000)).code, 226);
+    const before = openFds(pid);
+
+    const data = await c.passive();
+    data.on('error', () => undefined);
+    opened(await c.send('STOR held.bin'));
+    const sent = randomBytes(10_000);
+    await new Promise<void>((r) => data.write(sent, () => r()));
+    await sleep(200); // stored from the event loop, which now waits for more
+    c.write('ABOR\r\n');
+    assert.equal((await c.read(5000)).code, 426);
+    assert.equal((await c.read(5000)).code, 226);
+    await closedWithin(data, 5000);
+    assert.equal(sha(readFileSync(join(root, 'held.bin'))), sha(sent), 'what arrived before ABOR is kept');
+
+    const cut = await c.passive();
+    cut.on('error', () => undefined);
+    opened(await c.send('STOR cut.bin'));
+    await new Promise<void>((r) => cut.write(randomBytes(5000), () => r()));
+    await sleep(100);
+    cut.resetAndDestroy();
+    const reply = await c.read(5000);
+    assert.equal(reply.code, 426, reply.text);
+
+    assert.equal((await c.send('NOOP')).code, 200, 'the session goes on');
+    await sleep(200);
+    assert.equal(openFds(pid), before, 'descriptors after the aborted and the reset upload');
+    c.close();
+  } finally {
+    await running.stop();
   }
 });

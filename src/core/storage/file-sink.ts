@@ -91,7 +91,7 @@ export class FdWriter {
     const io = nativeIo;
     const position = this.position;
     if (!io || !transferEngine || position === null) return undefined;
-    const job = transferEngine.upload(socketFd, this.fd, position, onBytes);
+    const job = transferEngine.uploadFromLoop(socketFd, this.fd, position, onBytes);
     if (!job) return undefined;
     const done = job.ended.then(({ code, bytes }) => {
       this.position = position + bytes;
