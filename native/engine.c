@@ -55,10 +55,7 @@ extern napi_status napi_call_function(napi_env, napi_value, napi_value, size_t, 
 extern napi_status napi_get_undefined(napi_env, napi_value *);
 extern napi_status napi_create_string_utf8(napi_env, const char *, size_t, napi_value *);
 extern napi_status napi_create_int32(napi_env, int32_t, napi_value *);
-extern napi_status napi_get_value_int64(napi_env, napi_value, int64_t *);
 
-#define FILE_ERROR_BASE 100000
-#define CODE_CANCELLED (-1)
 #define PIPE_SIZE (1 << 20)
 #define UPLOAD_LOWAT (256 << 10)
 /*
@@ -406,16 +403,6 @@ static napi_value js_engine_start(napi_env env, napi_callback_info info) {
   }
   started = 1;
   return int_value(env, 0);
-}
-
-/* Reads `count` integer arguments (all >= 0). */
-static int int_args(napi_env env, napi_callback_info info, size_t count, int64_t *out) {
-  size_t argc = 5;
-  napi_value argv[5];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != 0 || argc < count) return -1;
-  for (size_t i = 0; i < count; i++)
-    if (napi_get_value_int64(env, argv[i], &out[i]) != 0 || out[i] < 0) return -1;
-  return 0;
 }
 
 static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock, int64_t file, int64_t offset, int64_t count) {

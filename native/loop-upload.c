@@ -57,8 +57,6 @@ extern napi_status napi_is_exception_pending(napi_env, bool *);
 extern napi_status napi_get_and_clear_last_exception(napi_env, napi_value *);
 extern napi_status napi_fatal_exception(napi_env, napi_value);
 
-#define FILE_ERROR_BASE 100000
-#define CODE_CANCELLED (-1)
 #define CODE_HANDOFF (-2)
 #define WAIT (-3)
 
@@ -165,13 +163,9 @@ static napi_value js_loop_start(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_loop_upload(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
   int64_t a[5];
   if (!on_end) return number(env, -ENOTCONN);
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != 0 || argc < 5) return number(env, -EINVAL);
-  for (int i = 0; i < 5; i++)
-    if (napi_get_value_int64(env, argv[i], &a[i]) != 0 || a[i] < 0) return number(env, -EINVAL);
+  if (int_args(env, info, 5, a) != 0) return number(env, -EINVAL);
   loop_job_t *j = calloc(1, sizeof *j);
   void *handle = malloc(uv_handle_size(UV_POLL_HANDLE));
   if (!j || !handle) {
@@ -186,16 +180,15 @@ static napi_value js_loop_upload(napi_env env, napi_callback_info info) {
   j->offset = a[3];
   j->limit = a[4] > 0 ? a[4] : 1;
   int err = uv_poll_init(event_loop, (uv_poll_t *)handle, j->sock);
-  if (err == 0) {
-    *(loop_job_t **)handle = j; /* uv_poll_init cleared the handle */
-    err = uv_poll_start((uv_poll_t *)handle, UV_READABLE, on_readable);
-    if (err) {
-      uv_close((uv_handle_t *)handle, free_handle);
-      free(j);
-      return number(env, err);
-    }
-  } else {
+  if (err) {
     free(handle);
+    free(j);
+    return number(env, err);
+  }
+  *(loop_job_t **)handle = j; /* the handle's `data`, set once libuv has initialised it */
+  err = uv_poll_start((uv_poll_t *)handle, UV_READABLE, on_readable);
+  if (err) {
+    uv_close((uv_handle_t *)handle, free_handle);
     free(j);
     return number(env, err);
   }

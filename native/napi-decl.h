@@ -1,8 +1,8 @@
 /*
  * The few Node-API declarations Wharf's native module uses, written out instead of including
  * node_api.h so that building needs only a C compiler, not Node's headers. The signatures are
- * Node-API's stable ABI. Shared by wharf.c, listing.c and engine.c, with the two helpers
- * every exported function uses.
+ * Node-API's stable ABI. Shared by every native/*.c file, with the helpers their exported
+ * functions use and the transfer end codes they report.
  */
 #ifndef WHARF_NAPI_DECL_H
 #define WHARF_NAPI_DECL_H
@@ -38,6 +38,24 @@ static inline napi_value number(napi_env env, double value) {
   napi_create_double(env, value, &result);
   return result;
 }
+
+/* Reads `count` (at most 5) integer arguments, all >= 0: 0, or -1 when one is missing or not such a number. */
+static inline int int_args(napi_env env, napi_callback_info info, size_t count, int64_t *out) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (count > 5 || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != 0 || argc < count) return -1;
+  for (size_t i = 0; i < count; i++)
+    if (napi_get_value_int64(env, argv[i], &out[i]) != 0 || out[i] < 0) return -1;
+  return 0;
+}
+
+/*
+ * How a transfer ended, as native/engine.c and native/loop-upload.c report it to JavaScript
+ * (and as wharf.c's spliceToFile tells a file failure from a socket one): -1 cancelled, an
+ * errno for a socket failure, FILE_ERROR_BASE + errno for a file failure.
+ */
+#define FILE_ERROR_BASE 100000
+#define CODE_CANCELLED (-1)
 
 /* exports[name] = cb; (size_t)-1 is NAPI_AUTO_LENGTH: the name is NUL-terminated. */
 static inline void export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {

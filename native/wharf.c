@@ -44,7 +44,6 @@ void wharf_register_engine(napi_env env, napi_value exports);
 void wharf_register_datapath(napi_env env, napi_value exports);
 void wharf_register_loop_upload(napi_env env, napi_value exports);
 
-#define FILE_ERROR_BASE 100000
 #define PIPE_SIZE (1 << 20)
 #define MAX_SENDFILE_CHUNK 0x7ffff000
 

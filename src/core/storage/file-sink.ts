@@ -80,9 +80,10 @@ export class FdWriter {
   }
 
   /**
-   * The native data path (src/ftp/data/native-endpoint.ts): the transfer engine splices
-   * everything a bare socket descriptor sends into the file until the peer ends, whatever the
-   * size (its SO_RCVLOWAT wakeup is no delay: the end of stream wakes it at once). A cancel
+   * The native data path (src/ftp/data/native-endpoint.ts): everything a bare socket
+   * descriptor sends goes into the file until the peer ends, whatever the size: the first
+   * 256 KiB stored from the event loop, the rest spliced by the transfer engine (see
+   * TransferEngine.uploadFromLoop; the end of stream wakes either at once). A cancel
    * (ABOR, QUIT) still stores what had arrived. Undefined when this cannot run (no engine, an
    * append, which splice cannot do): the caller then reads through a net.Socket. Never closes
    * `socketFd`.

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { nativeEngine, type NativeEngine } from '../native.js';
 
 /** How an engine job ended: `code` 0 done, CANCELLED, an errno, or FILE_ERROR_BASE + errno; `bytes` moved in all. */
@@ -16,8 +17,8 @@ export interface EngineJob {
 export const CANCELLED = -1;
 /** A loop upload (native/loop-upload.c) stored its limit: the engine takes the rest. */
 const LOOP_HANDOFF = -2;
-/** An upload the engine could not take over (out of descriptors): reported as ENOMEM. */
-const ENOMEM = 12;
+/** An upload the engine could not take over (out of descriptors) ends as ENOMEM. */
+const ENOMEM = constants.errno.ENOMEM;
 
 /**
  * Transfers smaller than this stay on the event loop (FileSource.sendNative, FdWriter's
