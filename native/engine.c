@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "napi-decl.h"
+#include "tls-link.h"
 
 typedef struct napi_threadsafe_function__ *napi_threadsafe_function;
 typedef void (*napi_threadsafe_function_call_js)(napi_env env, napi_value js_callback, void *context, void *data);
@@ -88,7 +89,7 @@ extern napi_status napi_create_int32(napi_env, int32_t, napi_value *);
  * median; 200 concurrent RETR and small files measured the same either way. */
 #define MAX_WORKERS 2
 
-enum kind { UPLOAD, DOWNLOAD, READABLE };
+enum kind { UPLOAD, DOWNLOAD, READABLE, TLS };
 enum outcome { WAIT = -2 }; /* otherwise a code as in the callback */
 
 typedef struct job {
@@ -103,12 +104,16 @@ typedef struct job {
   int cancel;             /* set by the main thread under the lock */
   int worker;             /* index into workers */
   int finished;           /* worker only */
+  tls_link_t *tls;        /* TLS: the link (native/tls-link.c); its plaintext end is watched too */
+  uint32_t sock_interest, plain_interest; /* TLS: what epoll watches for on each (worker only) */
+  int sock_detached;      /* TLS: the socket hung up and left epoll */
   struct job *next;       /* the list of running jobs (under the lock) */
 } job_t;
 
 typedef struct {
   int32_t id, event, code;
   double bytes;
+  const char *reason; /* a static string (OpenSSL's reason for CODE_TLS_FAILED), or NULL */
 } message_t;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -168,14 +173,19 @@ static int take_pipe(job_t *j) {
   return 0;
 }
 
-static void post(int32_t id, int32_t event, int64_t bytes, int32_t code) {
+static void post_reason(int32_t id, int32_t event, int64_t bytes, int32_t code, const char *reason) {
   message_t *m = malloc(sizeof *m);
   if (!m) abort(); /* a lost end would leave its transfer hanging forever */
+  m->reason = reason;
   m->id = id;
   m->event = event;
   m->bytes = (double)bytes;
   m->code = code;
   if (napi_call_threadsafe_function(tsfn, m, 0) != 0) free(m); /* the environment is closing */
+}
+
+static void post(int32_t id, int32_t event, int64_t bytes, int32_t code) {
+  post_reason(id, event, bytes, code, NULL);
 }
 
 static int64_t now_ns(void) {
@@ -242,6 +252,34 @@ static int run_download(job_t *j) {
   return j->remaining > 0 ? WAIT : 0;
 }
 
+/* Epoll's registration of one of a TLS job's descriptors (`tag` 1: the plaintext end). */
+static void set_interest(worker_t *w, job_t *j, int fd, uint32_t *current, uint32_t want, uintptr_t tag) {
+  if (*current == want) return;
+  struct epoll_event ev = {.events = want, .data.ptr = (void *)((uintptr_t)j | tag)};
+  if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) *current = want;
+}
+
+/*
+ * A TLS link's turn (native/tls-link.c): it moves what it can, and says what to wait for.
+ * Epoll reports a hang-up whatever the interest, so a socket that hung up while the link
+ * waits only for JavaScript leaves epoll (or every wait would return at once); its failure
+ * shows in the link's next read or write of it.
+ */
+static int run_tls(worker_t *w, job_t *j, int plain_event, uint32_t events) {
+  uint32_t sock_interest = 0, plain_interest = 0;
+  int handshake = 0;
+  int code = tls_link_step(j->tls, plain_event, events, &sock_interest, &plain_interest, &handshake);
+  if (handshake) post(j->id, 2, 0, handshake);
+  if (code != WAIT) return code;
+  if (!plain_event && (events & (EPOLLHUP | EPOLLERR)) && sock_interest == 0 && !j->sock_detached) {
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, j->sock, NULL);
+    j->sock_detached = 1;
+  }
+  if (!j->sock_detached) set_interest(w, j, j->sock, &j->sock_interest, sock_interest, 0);
+  set_interest(w, j, tls_link_plain_fd(j->tls), &j->plain_interest, plain_interest, 1);
+  return WAIT;
+}
+
 /*
  * A cancelled upload (ABOR, the client gone) first stores what already arrived: below the
  * SO_RCVLOWAT mark the socket may hold bytes the client sent before its ABOR that no wakeup
@@ -265,10 +303,17 @@ static void finish(worker_t *w, job_t *j, int code) {
   }
   pthread_mutex_unlock(&lock);
   epoll_ctl(w->epfd, EPOLL_CTL_DEL, j->sock, NULL);
+  const char *reason = NULL;
+  if (j->tls) {
+    reason = code == CODE_TLS_FAILED ? tls_link_reason(j->tls) : NULL;
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, tls_link_plain_fd(j->tls), NULL);
+    tls_link_free(j->tls, code);
+    j->tls = NULL;
+  }
   close(j->sock);
   if (j->file >= 0) close(j->file);
   put_pipe(j, j->kind == UPLOAD && code == 0);
-  post(j->id, 1, j->moved - j->reported, code);
+  post_reason(j->id, 1, j->moved - j->reported, code, reason);
   __atomic_sub_fetch(&w->jobs, 1, __ATOMIC_RELAXED);
 }
 
@@ -313,12 +358,18 @@ static void *work(void *arg) {
         }
         continue;
       }
-      job_t *j = events[i].data.ptr;
+      /* A TLS job's plaintext end is registered with the job's address + 1 (jobs are aligned). */
+      int plain_event = (int)((uintptr_t)events[i].data.ptr & 1);
+      job_t *j = (job_t *)((uintptr_t)events[i].data.ptr & ~(uintptr_t)1);
       if (j->finished) continue; /* cancelled earlier in this batch */
       pthread_mutex_lock(&lock);
       int cancelled = j->cancel;
       pthread_mutex_unlock(&lock);
-      int code = cancelled ? cancel_code(j) : j->kind == UPLOAD ? run_upload(j) : j->kind == DOWNLOAD ? run_download(j) : 0;
+      int code = cancelled                ? cancel_code(j)
+                 : j->kind == UPLOAD   ? run_upload(j)
+                 : j->kind == DOWNLOAD ? run_download(j)
+                 : j->kind == TLS      ? run_tls(w, j, plain_event, events[i].events)
+                                       : 0;
       if (code == WAIT) {
         report_progress(j);
         continue;
@@ -341,14 +392,16 @@ static void call_js(napi_env env, napi_value callback, void *context, void *data
   (void)context;
   message_t *m = data;
   if (env && callback) {
-    napi_value argv[4], undefined, result;
+    napi_value argv[5], undefined, result;
     napi_create_int32(env, m->id, &argv[0]);
     napi_create_int32(env, m->event, &argv[1]);
     napi_create_double(env, m->bytes, &argv[2]);
     napi_create_int32(env, m->code, &argv[3]);
     napi_get_undefined(env, &undefined);
+    argv[4] = undefined;
+    if (m->reason) napi_create_string_utf8(env, m->reason, (size_t)-1, &argv[4]);
     if (m->event == 1 && --live_jobs == 0) napi_unref_threadsafe_function(env, tsfn);
-    napi_call_function(env, undefined, callback, 4, argv, &result);
+    napi_call_function(env, undefined, callback, 5, argv, &result);
   }
   free(m);
 }
@@ -405,7 +458,7 @@ static napi_value js_engine_start(napi_env env, napi_callback_info info) {
   return int_value(env, 0);
 }
 
-static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock, int64_t file, int64_t offset, int64_t count) {
+static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock, int64_t file, int64_t offset, int64_t count, void *tls_context) {
   if (!started) return int_value(env, -ENOTCONN);
   job_t *j = calloc(1, sizeof *j);
   if (!j) return int_value(env, -ENOMEM);
@@ -418,9 +471,13 @@ static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock,
   j->worker = next_worker;
   next_worker = (next_worker + 1) % nworkers;
   j->sock = fcntl((int)sock, F_DUPFD_CLOEXEC, 3);
-  j->file = j->sock < 0 || kind == READABLE ? -1 : fcntl((int)file, F_DUPFD_CLOEXEC, 3);
-  int err = 0;
-  if (j->sock < 0 || (j->file < 0 && kind != READABLE)) err = errno;
+  j->file = j->sock < 0 || kind == READABLE || kind == TLS ? -1 : fcntl((int)file, F_DUPFD_CLOEXEC, 3);
+  int err = 0, js_fd = -1;
+  if (j->sock < 0 || (j->file < 0 && kind != READABLE && kind != TLS)) err = errno;
+  else if (kind == TLS) {
+    j->tls = tls_link_new(tls_context, j->sock, &js_fd);
+    if (!j->tls) err = errno ? errno : ENOMEM;
+  }
   else if (kind == UPLOAD) {
     err = take_pipe(j);
     if (!err) {
@@ -440,9 +497,14 @@ static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock,
     pthread_mutex_unlock(&lock);
     /* Level-triggered: a job that stopped at the end of its slice comes back by itself. */
     struct epoll_event ev = {.events = kind == DOWNLOAD ? EPOLLOUT : EPOLLIN, .data.ptr = j};
+    /* TLS: the plaintext end first, idle until the handshake is done (tagged: see work()). */
+    struct epoll_event plain = {.events = 0, .data.ptr = (void *)((uintptr_t)j | 1)};
+    j->sock_interest = ev.events;
     __atomic_add_fetch(&workers[j->worker].jobs, 1, __ATOMIC_RELAXED); /* before the worker can see it end */
-    if (epoll_ctl(workers[j->worker].epfd, EPOLL_CTL_ADD, j->sock, &ev) != 0) {
+    if ((j->tls && epoll_ctl(workers[j->worker].epfd, EPOLL_CTL_ADD, tls_link_plain_fd(j->tls), &plain) != 0) ||
+        epoll_ctl(workers[j->worker].epfd, EPOLL_CTL_ADD, j->sock, &ev) != 0) {
       err = errno;
+      if (j->tls) epoll_ctl(workers[j->worker].epfd, EPOLL_CTL_DEL, tls_link_plain_fd(j->tls), NULL);
       __atomic_sub_fetch(&workers[j->worker].jobs, 1, __ATOMIC_RELAXED);
       pthread_mutex_lock(&lock);
       for (job_t **p = &running; *p; p = &(*p)->next) {
@@ -455,6 +517,8 @@ static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock,
     }
   }
   if (err) {
+    if (j->tls) tls_link_free(j->tls, 0);
+    if (js_fd >= 0) close(js_fd);
     if (j->sock >= 0) close(j->sock);
     if (j->file >= 0) close(j->file);
     put_pipe(j, 0);
@@ -462,25 +526,37 @@ static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock,
     return int_value(env, -err);
   }
   if (live_jobs++ == 0) napi_ref_threadsafe_function(env, tsfn);
-  return int_value(env, 0);
+  return int_value(env, kind == TLS ? js_fd : 0);
 }
 
 static napi_value js_engine_upload(napi_env env, napi_callback_info info) {
   int64_t a[4];
   if (int_args(env, info, 4, a) != 0) return int_value(env, -EINVAL);
-  return submit(env, UPLOAD, a[0], a[1], a[2], a[3], 0);
+  return submit(env, UPLOAD, a[0], a[1], a[2], a[3], 0, NULL);
 }
 
 static napi_value js_engine_download(napi_env env, napi_callback_info info) {
   int64_t a[5];
   if (int_args(env, info, 5, a) != 0) return int_value(env, -EINVAL);
-  return submit(env, DOWNLOAD, a[0], a[1], a[2], a[3], a[4]);
+  return submit(env, DOWNLOAD, a[0], a[1], a[2], a[3], a[4], NULL);
 }
 
 static napi_value js_engine_wait_readable(napi_env env, napi_callback_info info) {
   int64_t a[2];
   if (int_args(env, info, 2, a) != 0) return int_value(env, -EINVAL);
-  return submit(env, READABLE, a[0], a[1], -1, 0, 0);
+  return submit(env, READABLE, a[0], a[1], -1, 0, 0, NULL);
+}
+
+/* engineTls(id, context, socketFd) -> JavaScript's plaintext descriptor, or -errno. See native/tls-link.c. */
+static napi_value js_engine_tls(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int64_t id, sock;
+  void *context;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != 0 || argc < 3 || napi_get_value_int64(env, argv[0], &id) != 0 ||
+      napi_get_value_int64(env, argv[2], &sock) != 0 || sock < 0 || !(context = tls_context_of(env, argv[1])))
+    return int_value(env, -EINVAL);
+  return submit(env, TLS, id, sock, -1, 0, 0, context);
 }
 
 static napi_value js_engine_cancel(napi_env env, napi_callback_info info) {
@@ -518,4 +594,5 @@ void wharf_register_engine(napi_env env, napi_value exports) {
   export_function(env, exports, "engineDownload", js_engine_download);
   export_function(env, exports, "engineCancel", js_engine_cancel);
   export_function(env, exports, "engineWaitReadable", js_engine_wait_readable);
+  export_function(env, exports, "engineTls", js_engine_tls);
 }

@@ -43,6 +43,7 @@ void wharf_register_engine(napi_env env, napi_value exports);
 /* Passive data connections on bare descriptors: native/datapath.c. */
 void wharf_register_datapath(napi_env env, napi_value exports);
 void wharf_register_loop_upload(napi_env env, napi_value exports);
+void wharf_register_tls(napi_env env, napi_value exports);
 
 #define PIPE_SIZE (1 << 20)
 #define MAX_SENDFILE_CHUNK 0x7ffff000
@@ -248,6 +249,7 @@ __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_e
   wharf_register_engine(env, exports);
   wharf_register_datapath(env, exports);
   wharf_register_loop_upload(env, exports);
+  wharf_register_tls(env, exports);
   napi_value base = number(env, FILE_ERROR_BASE);
   napi_set_named_property(env, exports, "FILE_ERROR_BASE", base);
   return exports;

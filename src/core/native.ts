@@ -115,7 +115,7 @@ export interface NativeEngine {
    * thread: event 0 is progress, 1 the job's end (code 0 done, -1 cancelled, errno, or
    * FILE_ERROR_BASE + errno for the file side). Returns 0 or -errno.
    */
-  engineStart(onEvent: (id: number, event: number, bytes: number, code: number) => void): number;
+  engineStart(onEvent: (id: number, event: number, bytes: number, code: number, reason?: string) => void): number;
   /** splice socket -> file from `offset` until the peer ends: 0 (accepted) or -errno. The engine works on duplicates of both descriptors. */
   engineUpload(id: number, socketFd: number, fileFd: number, offset: number): number;
   /** sendfile `count` bytes of the file from `offset`: 0 (accepted) or -errno. */
@@ -134,7 +134,24 @@ export interface NativeEngine {
   loopStart?(onEnd: (id: number, code: number, bytes: number) => void): number;
   loopUpload?(id: number, socketFd: number, fileFd: number, offset: number, limit: number): number;
   loopCancel?(id: number): number;
+  /**
+   * Terminates TLS on a connected socket with a tlsContext() (native/tls-link.c; absent in
+   * older builds): JavaScript's end of the plaintext socketpair, or -errno. onEvent then
+   * reports event 2 when the handshake is done (code 1: the session was resumed, 2: a full
+   * handshake) and event 1 at the end (CODE_TLS_FAILED with OpenSSL's reason).
+   */
+  engineTls?(id: number, context: NativeTlsContext, socketFd: number): number;
+  /**
+   * A TLS server context for engineTls that resumes sessions of Node's context with the same
+   * ticket keys and session id context: the context, or what is wrong with the arguments.
+   */
+  tlsContext?(cert: Buffer, key: Buffer, ticketKeys: Buffer, sessionIdContext: Buffer, minVersion: number, cipherList: string, cipherSuites: string, options: number): NativeTlsContext | string;
+  /** Adds a session Node's 'newSession' reported (DER) to the context's cache (TLS 1.2 session ids): 1 when added. */
+  tlsAddSession?(context: NativeTlsContext, session: Buffer): number;
 }
+
+/** An SSL_CTX owned by the native module (freed when collected). */
+export type NativeTlsContext = { readonly __nativeTlsContext: unique symbol };
 
 /** The engine's functions, when the module was built with them and is enabled. */
 export const nativeEngine: NativeEngine | undefined = hasFunctions<NativeEngine>(nativeIo, ['engineStart', 'engineUpload', 'engineDownload', 'engineCancel']) ? nativeIo : undefined;

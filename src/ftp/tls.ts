@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { TlsMaterial } from '../core/tls/material.js';
 import { serverCipherPreference } from '../core/tls/cipher-order.js';
 import type { Session } from './session.js';
+import { EngineTls } from './engine-tls.js';
 
 /** What one listener's FTPS does, fully resolved. */
 export interface FtpTlsSettings {
@@ -32,6 +33,12 @@ class SessionCache {
     private readonly max: number,
     private readonly ttlMs: number,
   ) {}
+
+  /** Every live session's data (to carry them into a new engine context). */
+  *sessions(): Iterable<Buffer> {
+    const now = Date.now();
+    for (const entry of this.entries.values()) if (now - entry.at <= this.ttlMs) yield entry.data;
+  }
 
   set(id: Buffer, data: Buffer): void {
     const key = id.toString('hex');
@@ -90,13 +97,25 @@ export class FtpTls {
   private readonly cache = new SessionCache(SESSION_CACHE_MAX, SESSION_LIFETIME_S * 1000);
   private readonly pending = new Map<string, PendingHandshake>();
   private current: TlsMaterial;
+  /** Data connections' TLS on the transfer engine's thread, when the native module has it. */
+  private readonly engine: EngineTls | undefined;
 
   constructor(material: TlsMaterial, settings: FtpTlsSettings) {
     this.settings = settings;
     this.current = material;
-    this.server = tls.createServer({ ...this.contextOptions(material), handshakeTimeout: 0 });
+    const options = this.contextOptions(material);
+    this.server = tls.createServer({ ...options, handshakeTimeout: 0 });
+    this.engine = EngineTls.create(material, {
+      ticketKeys: this.ticketKeys,
+      sessionIdContext: this.sessionIdContext,
+      minVersion: settings.minVersion,
+      ciphers: options.ciphers!,
+      secureOptions: options.secureOptions!,
+      honorCipherOrder: options.honorCipherOrder === true,
+    });
     this.server.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
       this.cache.set(id, data);
+      this.engine?.addSession(data);
       done();
     });
     this.server.on('resumeSession', (id: Buffer, done: (err: Error | null, data: Buffer | null) => void) => {
@@ -135,6 +154,7 @@ export class FtpTls {
    */
   setMaterial(material: TlsMaterial): void {
     this.server.setSecureContext(this.contextOptions(material));
+    this.engine?.setMaterial(material, this.cache.sessions());
     this.current = material;
   }
 
@@ -181,7 +201,16 @@ export class FtpTls {
    * that is what proves the data peer is the control peer (as vsftpd, ProFTPD and FileZilla
    * Server require).
    */
-  async secureData(raw: net.Socket, timeoutMs: number): Promise<tls.TLSSocket> {
+  async secureData(raw: net.Socket, timeoutMs: number): Promise<net.Socket> {
+    const viaEngine = this.engine?.secure(raw, timeoutMs);
+    if (viaEngine) {
+      const { socket, resumed } = await viaEngine;
+      if (this.settings.sessionReuse && !resumed) {
+        socket.destroy();
+        throw new TlsSessionReuseError();
+      }
+      return socket;
+    }
     const socket = await this.upgrade(raw, timeoutMs);
     if (this.settings.sessionReuse && !socket.isSessionReused()) {
       socket.destroy();
@@ -211,7 +240,7 @@ export function secureSession(session: Session, ftps: FtpTls, implicit: boolean)
   }
   // One handshake per data socket: a passive endpoint may start it on arrival (PROT P) and
   // the transfer then awaits the same promise.
-  const handshakes = new WeakMap<net.Socket, Promise<tls.TLSSocket>>();
+  const handshakes = new WeakMap<net.Socket, Promise<net.Socket>>();
   session.secureDataSocket = (raw) => {
     let handshake = handshakes.get(raw);
     if (!handshake) {

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { nativeEngine, type NativeEngine } from '../native.js';
+import { nativeEngine, type NativeEngine, type NativeTlsContext } from '../native.js';
 
 /** How an engine job ended: `code` 0 done, CANCELLED, an errno, or FILE_ERROR_BASE + errno; `bytes` moved in all. */
 export interface EngineJobEnd {
@@ -30,6 +30,21 @@ interface RunningJob {
   moved: number;
   onBytes: (n: number) => void;
   resolve: (end: EngineJobEnd) => void;
+  /** TLS links: the handshake finished (true: the session was resumed). */
+  onHandshake: ((resumed: boolean) => void) | undefined;
+}
+
+/** A link ended in OpenSSL; `reason` says why. */
+export const CODE_TLS_FAILED = -3;
+
+/** A TLS link the engine runs (native/tls-link.c): its plaintext end and its course. */
+export interface EngineTlsLink extends EngineJob {
+  /** JavaScript's end of the plaintext socketpair; the caller owns it. */
+  readonly plainFd: number;
+  /** Settles when the handshake is done (true: the control session was resumed); never rejects. */
+  readonly handshake: Promise<boolean>;
+  /** OpenSSL's reason when the link ended with CODE_TLS_FAILED. */
+  readonly reason: string | undefined;
 }
 
 /**
@@ -39,6 +54,8 @@ interface RunningJob {
 class TransferEngine {
   private nextId = 1;
   private readonly jobs = new Map<number, RunningJob>();
+  /** Why TLS links failed, until their owner reads it (at most one entry per failed link). */
+  private readonly reasons = new Map<number, string>();
   /** Uploads being stored from the event loop: their end, by id. */
   private readonly loopJobs = new Map<number, (code: number, bytes: number) => void>();
   private loopReady = false;
@@ -48,7 +65,7 @@ class TransferEngine {
   /** Starts the worker; false when it cannot run (the event-loop paths serve every transfer then). */
   start(): boolean {
     this.loopReady = this.io.loopStart?.((id, code, bytes) => this.onLoopEnd(id, code, bytes)) === 0;
-    return this.io.engineStart((id, event, bytes, code) => this.onEvent(id, event, bytes, code)) === 0;
+    return this.io.engineStart((id, event, bytes, code, reason) => this.onEvent(id, event, bytes, code, reason)) === 0;
   }
 
   private onLoopEnd(id: number, code: number, bytes: number): void {
@@ -58,9 +75,11 @@ class TransferEngine {
     end(code, bytes);
   }
 
-  private onEvent(id: number, event: number, bytes: number, code: number): void {
+  private onEvent(id: number, event: number, bytes: number, code: number, reason: string | undefined): void {
     const job = this.jobs.get(id);
     if (!job) return;
+    if (event === 2) return job.onHandshake?.(code === 1);
+    if (reason !== undefined) this.reasons.set(id, reason);
     if (bytes > 0) {
       job.moved += bytes;
       job.onBytes(bytes);
@@ -122,19 +141,52 @@ class TransferEngine {
     return this.submit(() => undefined, (id) => wait.call(this.io, id, fd));
   }
 
+  /**
+   * Terminates TLS on `socketFd` (a duplicate is taken) in the engine's thread, or undefined
+   * when this build cannot: see native/tls-link.c.
+   */
+  tls(context: NativeTlsContext, socketFd: number): EngineTlsLink | undefined {
+    const start = this.io.engineTls;
+    if (!start) return undefined;
+    let plainFd = -1;
+    let resumed!: (resumed: boolean) => void;
+    const handshake = new Promise<boolean>((r) => (resumed = r));
+    const started = (id: number) => {
+      plainFd = start.call(this.io, id, context, socketFd);
+      return plainFd >= 0 ? 0 : plainFd;
+    };
+    const job = this.submit(() => undefined, started, (r) => resumed(r));
+    if (!job) return undefined;
+    let reason: string | undefined;
+    const ended = job.ended.then((end) => {
+      reason = this.reasons.get(job.id);
+      this.reasons.delete(job.id);
+      return end;
+    });
+    return {
+      plainFd,
+      handshake,
+      ended,
+      cancel: job.cancel,
+      get reason() {
+        return reason;
+      },
+    };
+  }
+
   private takeId(): number {
     const id = this.nextId;
     this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
     return id;
   }
 
-  private submit(onBytes: (n: number) => void, start: (id: number) => number): EngineJob | undefined {
+  private submit(onBytes: (n: number) => void, start: (id: number) => number, onHandshake?: (resumed: boolean) => void): (EngineJob & { id: number }) | undefined {
     const id = this.takeId();
     if (start(id) !== 0) return undefined; // out of descriptors, for instance
     let resolve!: (end: EngineJobEnd) => void;
     const ended = new Promise<EngineJobEnd>((r) => (resolve = r));
-    this.jobs.set(id, { moved: 0, onBytes, resolve });
-    return { ended, cancel: () => void this.io.engineCancel(id) };
+    this.jobs.set(id, { moved: 0, onBytes, resolve, onHandshake });
+    return { id, ended, cancel: () => void this.io.engineCancel(id) };
   }
 
   /** Jobs still running (tests: nothing may be left behind). */

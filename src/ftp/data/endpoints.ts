@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { sameHost } from './address.js';
 import { keepShape } from '../../core/warm-shapes.js';
+import { handedToEngine } from '../engine-tls.js';
 
 export class DataConnectionError extends Error {
   override readonly name = 'DataConnectionError';
@@ -49,7 +50,7 @@ export class PassiveEndpoint implements DataEndpoint {
   }
 
   get ready(): boolean {
-    return this.socket !== undefined && !this.socket.destroyed;
+    return this.socket !== undefined && (!this.socket.destroyed || handedToEngine(this.socket));
   }
 
   private accept(socket: net.Socket): void {
@@ -168,6 +169,9 @@ export class ActiveEndpoint implements DataEndpoint {
         ...(this.target.localAddress ? { localAddress: this.target.localAddress } : {}),
         ...(localPort ? { localPort } : {}),
       });
+      // Nothing is read until the transfer wants it: with PROT P the transfer engine may take the
+      // connection over, and the client's ClientHello must still be in the kernel then.
+      socket.pause();
       this.socket = socket;
       const timer = setTimeout(() => {
         socket.destroy();

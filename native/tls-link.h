@@ -1,0 +1,51 @@
+/*
+ * One FTPS data connection terminated by the transfer engine (native/tls-link.c): TLS on the
+ * client's socket, plaintext on a socketpair whose other end JavaScript reads and writes as
+ * an ordinary socket. engine.c owns the descriptors' place in its epoll and the job's life;
+ * this file owns the TLS.
+ */
+#ifndef WHARF_TLS_LINK_H
+#define WHARF_TLS_LINK_H
+#include <stdint.h>
+#include "napi-decl.h"
+
+typedef struct tls_link tls_link_t;
+
+/* A link that failed in OpenSSL (handshake or record): the reason is in tls_link_reason(). */
+#define CODE_TLS_FAILED (-3)
+
+/*
+ * Creates a link for the connected TCP socket `sock` (the engine's own descriptor) with the
+ * context from tls_context_of(`context`). On success returns the link and stores in *js_fd
+ * JavaScript's end of the plaintext socketpair; NULL with errno set otherwise.
+ */
+tls_link_t *tls_link_new(void *context, int sock, int *js_fd);
+
+/* The SSL_CTX in a tlsContext() value, or NULL. */
+void *tls_context_of(napi_env env, napi_value value);
+
+/* The engine's end of the plaintext socketpair (watched beside the TCP socket). */
+int tls_link_plain_fd(const tls_link_t *link);
+
+/*
+ * Moves what can move. `plain_event` tells which descriptor woke the job and `events` what
+ * epoll said about it. Returns -2 (wait: *sock_interest and *plain_interest say for what) or
+ * how the link ended: 0, CODE_CANCELLED (JavaScript's end is gone), an errno or
+ * CODE_TLS_FAILED. *handshake is set to 1 (the session was resumed) or 2 (a full handshake)
+ * in the step that completes the handshake, else left alone.
+ */
+int tls_link_step(tls_link_t *link, int plain_event, uint32_t events, uint32_t *sock_interest, uint32_t *plain_interest, int *handshake);
+
+/* OpenSSL's reason for CODE_TLS_FAILED (a static string), or NULL. */
+const char *tls_link_reason(const tls_link_t *link);
+
+/*
+ * Frees the link and closes its plaintext end. Ending with `code` other than 0, JavaScript's
+ * end reads ECONNRESET after the plaintext already delivered, never a clean end of stream: a
+ * broken upload must not look complete. The TCP socket is the engine's to close.
+ */
+void tls_link_free(tls_link_t *link, int code);
+
+void wharf_register_tls(napi_env env, napi_value exports);
+
+#endif
