@@ -107,6 +107,11 @@ typedef struct job {
   tls_link_t *tls;        /* TLS: the link (native/tls-link.c); its plaintext end is watched too */
   uint32_t sock_interest, plain_interest; /* TLS: what epoll watches for on each (worker only) */
   int sock_detached;      /* TLS: the socket hung up and left epoll */
+  int32_t store_id;       /* TLS: the upload the link stores (engineTlsStore), reported under this id; 0: none */
+  int store_file;         /* TLS: its file, until the worker hands it to the link (under the lock) */
+  int64_t store_offset;
+  int64_t store_reported; /* TLS: stored bytes already reported */
+  int store_over;         /* TLS: the store's end was reported */
   struct job *next;       /* the list of running jobs (under the lock) */
 } job_t;
 
@@ -265,11 +270,30 @@ static void set_interest(worker_t *w, job_t *j, int fd, uint32_t *current, uint3
  * waits only for JavaScript leaves epoll (or every wait would return at once); its failure
  * shows in the link's next read or write of it.
  */
+/* A link's stored upload: its progress (at most once a second) and, once, its end (`link_code` when the link ended). */
+static void report_store(job_t *j, int link_code) {
+  if (!j->store_id || j->store_over) return;
+  int end;
+  int64_t stored = tls_link_stored(j->tls, &end);
+  if (end == WAIT && link_code != WAIT) end = link_code; /* the link ended first: the store ends with it */
+  if (end == WAIT) {
+    int64_t now = now_ns();
+    if (stored == j->store_reported || now < j->report_at) return;
+    post(j->store_id, 0, stored - j->store_reported, 0);
+    j->store_reported = stored;
+    j->report_at = now + PROGRESS_NS;
+    return;
+  }
+  j->store_over = 1;
+  post(j->store_id, 1, stored - j->store_reported, end);
+}
+
 static int run_tls(worker_t *w, job_t *j, int plain_event, uint32_t events) {
   uint32_t sock_interest = 0, plain_interest = 0;
   int handshake = 0;
   int code = tls_link_step(j->tls, plain_event, events, &sock_interest, &plain_interest, &handshake);
   if (handshake) post(j->id, 2, 0, handshake);
+  report_store(j, code);
   if (code != WAIT) return code;
   if (!plain_event && (events & (EPOLLHUP | EPOLLERR)) && sock_interest == 0 && !j->sock_detached) {
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, j->sock, NULL);
@@ -305,6 +329,9 @@ static void finish(worker_t *w, job_t *j, int code) {
   epoll_ctl(w->epfd, EPOLL_CTL_DEL, j->sock, NULL);
   const char *reason = NULL;
   if (j->tls) {
+    if (j->store_file >= 0) close(j->store_file); /* asked for, never started: the store ends with the link */
+    j->store_file = -1;
+    report_store(j, code);
     reason = code == CODE_TLS_FAILED ? tls_link_reason(j->tls) : NULL;
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, tls_link_plain_fd(j->tls), NULL);
     tls_link_free(j->tls, code);
@@ -340,6 +367,28 @@ static void *work(void *arg) {
       if (events[i].data.ptr == NULL) {
         uint64_t count;
         (void)!read(w->wakefd, &count, sizeof count);
+        /* Links asked to store their upload (engineTlsStore) start now. */
+        for (;;) {
+          job_t *asked = NULL;
+          pthread_mutex_lock(&lock);
+          for (job_t *j = running; j; j = j->next) {
+            if (j->store_file >= 0 && j->tls && !j->finished && &workers[j->worker] == w) {
+              asked = j;
+              break;
+            }
+          }
+          int file = asked ? asked->store_file : -1;
+          if (asked) asked->store_file = -1;
+          pthread_mutex_unlock(&lock);
+          if (!asked) break;
+          tls_link_store(asked->tls, file, asked->store_offset);
+          int code = run_tls(w, asked, 0, 0);
+          if (code != WAIT) {
+            finish(w, asked, code);
+            asked->next = dead;
+            dead = asked;
+          }
+        }
         /* Cancelled jobs end now (one at a time: finish() edits the list). */
         for (;;) {
           job_t *victim = NULL;
@@ -467,6 +516,7 @@ static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock,
   j->offset = offset;
   j->remaining = count;
   j->pipe_r = j->pipe_w = -1;
+  j->store_file = -1;
   j->report_at = now_ns() + PROGRESS_NS;
   j->worker = next_worker;
   next_worker = (next_worker + 1) % nworkers;
@@ -578,6 +628,40 @@ static napi_value js_engine_cancel(napi_env env, napi_callback_info info) {
   return int_value(env, found >= 0);
 }
 
+/*
+ * engineTlsStore(linkId, storeId, fileFd, offset) -> 0, or -errno: the TLS link stores what the
+ * client sends at `offset` of the file itself (a duplicate is taken), with no hop through
+ * JavaScript's end of the socketpair. Progress and the end come under `storeId` (the end: 0
+ * when the client's stream ended, FILE_ERROR_BASE + errno, or how the link ended); JavaScript
+ * must have stopped reading its end first. Cancelling the link cancels the store.
+ */
+static napi_value js_engine_tls_store(napi_env env, napi_callback_info info) {
+  int64_t a[4];
+  if (int_args(env, info, 4, a) != 0 || !started || a[1] == 0) return int_value(env, -EINVAL);
+  int file = fcntl((int)a[2], F_DUPFD_CLOEXEC, 3);
+  if (file < 0) return int_value(env, -errno);
+  int found = -1;
+  pthread_mutex_lock(&lock);
+  for (job_t *j = running; j; j = j->next) {
+    if (j->id == (int32_t)a[0] && j->kind == TLS && !j->cancel && !j->finished && !j->store_id) {
+      j->store_id = (int32_t)a[1];
+      j->store_file = file;
+      j->store_offset = a[3];
+      found = j->worker;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&lock);
+  if (found < 0) {
+    close(file);
+    return int_value(env, -ESRCH);
+  }
+  if (live_jobs++ == 0) napi_ref_threadsafe_function(env, tsfn); /* the store's end is one more event 1 */
+  uint64_t one = 1;
+  (void)!write(workers[found].wakefd, &one, sizeof one);
+  return int_value(env, 0);
+}
+
 /* Empty pipes kept for uploads: two descriptors each that tests must not count as leaked. */
 static napi_value js_engine_pipes_kept(napi_env env, napi_callback_info info) {
   (void)info;
@@ -595,4 +679,5 @@ void wharf_register_engine(napi_env env, napi_value exports) {
   export_function(env, exports, "engineCancel", js_engine_cancel);
   export_function(env, exports, "engineWaitReadable", js_engine_wait_readable);
   export_function(env, exports, "engineTls", js_engine_tls);
+  export_function(env, exports, "engineTlsStore", js_engine_tls_store);
 }

@@ -305,6 +305,10 @@ struct tls_link {
   int notify_sent;
   int plain_gone; /* JavaScript's end hung up */
   const char *reason;
+  int file;          /* storing: decrypted bytes go to this file (the engine's own descriptor), else -1 */
+  int64_t offset;    /* storing: where the next byte goes */
+  int64_t stored;    /* storing: bytes written so far */
+  int store_end;     /* storing: WAIT, then how it ended (0, or FILE_ERROR_BASE + errno) */
   unsigned char *in, *out; /* client -> JavaScript, JavaScript -> client (allocated after the handshake) */
   size_t in_len, in_off, out_len, out_off;
 };
@@ -314,6 +318,8 @@ tls_link_t *tls_link_new(void *context, int sock, int *js_fd) {
   int pair[2] = {-1, -1};
   if (!link) return NULL;
   link->sock = sock;
+  link->file = -1;
+  link->store_end = WAIT;
   link->ssl = SSL_new(context);
   if (!link->ssl || SSL_set_fd(link->ssl, sock) != 1 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
     int err = errno ? errno : ENOMEM;
@@ -366,8 +372,46 @@ static int ssl_wait(tls_link_t *link, int ret, uint32_t *sock_interest) {
   }
 }
 
-/* Client -> JavaScript. Sets *progress when something moved; WAIT or how the link ends. */
+/* Storing: `len` bytes at `data` into the file; 0, or FILE_ERROR_BASE + errno (then store_end says so). */
+static int store_bytes(tls_link_t *link, const unsigned char *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = pwrite(link->file, data, len, link->offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return link->store_end = FILE_ERROR_BASE + (n == 0 ? EIO : errno);
+    data += n;
+    len -= (size_t)n;
+    link->offset += n;
+    link->stored += n;
+  }
+  return 0;
+}
+
+void tls_link_store(tls_link_t *link, int file, int64_t offset) {
+  link->file = file;
+  link->offset = offset;
+  /* Older bytes first: those written to JavaScript's end that it did not read (it stopped reading
+   * before asking), then those decrypted and not yet written there. */
+  unsigned char chunk[16384];
+  for (;;) {
+    ssize_t n = recv(link->js_peer, chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || store_bytes(link, chunk, (size_t)n) != 0) break;
+  }
+  if (link->store_end == WAIT && store_bytes(link, link->in + link->in_off, link->in_len - link->in_off) == 0) link->in_off = link->in_len = 0;
+}
+
+int64_t tls_link_stored(const tls_link_t *link, int *end) {
+  *end = link->store_end;
+  return link->stored;
+}
+
+/* Client -> JavaScript (or the file, when storing). Sets *progress when something moved; WAIT or how the link ends. */
 static int pump_in(tls_link_t *link, uint32_t *sock_interest, uint32_t *plain_interest, int *progress) {
+  if (link->file >= 0) {
+    if (link->store_end != WAIT && link->store_end != 0) return WAIT; /* the file failed: JavaScript ends the link */
+    if (store_bytes(link, link->in + link->in_off, link->in_len - link->in_off) != 0) return WAIT;
+    link->in_off = link->in_len = 0;
+  }
   while (link->in_off < link->in_len) {
     ssize_t n = write(link->plain, link->in + link->in_off, link->in_len - link->in_off);
     if (n < 0 && errno == EINTR) continue;
@@ -396,10 +440,12 @@ static int pump_in(tls_link_t *link, uint32_t *sock_interest, uint32_t *plain_in
       break;
     }
     int code = ssl_wait(link, ret, sock_interest);
+    if (code != WAIT && link->file >= 0) (void)store_bytes(link, link->in, link->in_len); /* what arrived is kept */
     if (code != WAIT) return code;
     break;
   }
   if (link->in_len > 0) *progress = 1; /* written on the next round */
+  if (link->peer_done && link->in_len == 0 && link->file >= 0 && link->store_end == WAIT) link->store_end = 0;
   if (link->peer_done && link->in_len == 0 && !link->plain_shut) {
     shutdown(link->plain, SHUT_WR);
     link->plain_shut = 1;
@@ -493,6 +539,7 @@ void tls_link_free(tls_link_t *link, int code) {
     (void)!send(link->js_peer, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
   }
   if (link->js_peer >= 0) close(link->js_peer);
+  if (link->file >= 0) close(link->file);
   close(link->plain);
   SSL_free(link->ssl);
   ERR_clear_error();

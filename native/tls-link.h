@@ -36,6 +36,16 @@ int tls_link_plain_fd(const tls_link_t *link);
  */
 int tls_link_step(tls_link_t *link, int plain_event, uint32_t events, uint32_t *sock_interest, uint32_t *plain_interest, int *handshake);
 
+/*
+ * From now on decrypted bytes go to `file` (owned by the link from here) at `offset` instead
+ * of JavaScript's end, starting with those JavaScript's end holds unread (JavaScript stopped
+ * reading it) and those decrypted but not yet passed on. An upload stored without a hop.
+ */
+void tls_link_store(tls_link_t *link, int file, int64_t offset);
+
+/* Bytes stored so far; *end is -2 while storing goes on, then 0 (the client's stream ended) or FILE_ERROR_BASE + errno. */
+int64_t tls_link_stored(const tls_link_t *link, int *end);
+
 /* OpenSSL's reason for CODE_TLS_FAILED (a static string), or NULL. */
 const char *tls_link_reason(const tls_link_t *link);
 

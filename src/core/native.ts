@@ -146,6 +146,8 @@ export interface NativeEngine {
    * ticket keys and session id context: the context, or what is wrong with the arguments.
    */
   tlsContext?(cert: Buffer, key: Buffer, ticketKeys: Buffer, sessionIdContext: Buffer, minVersion: number, cipherList: string, cipherSuites: string, options: number): NativeTlsContext | string;
+  /** The link `linkId` stores the rest of its upload into the file at `offset` (reported under `storeId`): 0 or -errno. */
+  engineTlsStore?(linkId: number, storeId: number, fileFd: number, offset: number): number;
   /** Adds a session Node's 'newSession' reported (DER) to the context's cache (TLS 1.2 session ids): 1 when added. */
   tlsAddSession?(context: NativeTlsContext, session: Buffer): number;
 }

@@ -3,7 +3,7 @@ import { closeSync } from 'node:fs';
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { nativeEngine, type NativeEngine, type NativeTlsContext } from '../core/native.js';
-import { transferEngine, CODE_TLS_FAILED, type EngineTlsLink } from '../core/storage/transfer-engine.js';
+import { transferEngine, attachTlsLink, tlsLinkOf, CODE_TLS_FAILED, type EngineTlsLink } from '../core/storage/transfer-engine.js';
 import type { TlsMaterial } from '../core/tls/material.js';
 import { adoptSocket } from './data/native-data.js';
 
@@ -25,12 +25,9 @@ export interface EngineTlsConnection {
   resumed: boolean;
 }
 
-/** The links behind the sockets engineTls handed out: their ending is the link's (see endDataSocket). */
-const links = new WeakMap<Duplex, EngineTlsLink>();
-
-/** The engine's TLS link behind a data socket, if the engine secured it. */
+/** The engine's TLS link behind a data socket, if the engine secured it: its ending is the link's (see endDataSocket). */
 export function engineTlsLink(socket: Duplex): EngineTlsLink | undefined {
-  return links.get(socket);
+  return tlsLinkOf(socket);
 }
 
 /** Raw sockets whose connection the engine took over (destroyed here, alive in the engine). */
@@ -150,7 +147,7 @@ export class EngineTls {
  */
 function adopt(link: EngineTlsLink): net.Socket {
   const socket = adoptSocket(link.plainFd);
-  links.set(socket, link);
+  attachTlsLink(socket, link);
   socket.on('error', () => undefined); // errors surface through the transfer's own listeners
   socket.once('close', () => {
     if (!socket.writableFinished) return link.cancel();

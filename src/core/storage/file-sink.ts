@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import { closeSync, createWriteStream, writev, writevSync, type WriteStream } from 'node:fs';
 import { fromFsError } from '../errors.js';
 import { nativeIo, plainSocketFd, spliceError, type NativeIo } from '../native.js';
-import { transferEngine, CANCELLED, type EngineJob } from './transfer-engine.js';
+import { transferEngine, tlsLinkOf, CANCELLED, type EngineJob } from './transfer-engine.js';
 
 /** The part of a socket's libuv handle used to stop and restart reading while the engine owns the socket. */
 interface ReadableHandle {
@@ -94,14 +94,18 @@ export class FdWriter {
     if (!io || !transferEngine || position === null) return undefined;
     const job = transferEngine.uploadFromLoop(socketFd, this.fd, position, onBytes);
     if (!job) return undefined;
-    const done = job.ended.then(({ code, bytes }) => {
+    return { done: this.engineStored(io, job, position), cancel: () => job.cancel() };
+  }
+
+  /** Settles an engine upload that started at `position`: resolves when the client's stream ended. */
+  private engineStored(io: NativeIo, job: EngineJob, position: number): Promise<void> {
+    return job.ended.then(({ code, bytes }) => {
       this.position = position + bytes;
       if (code === 0) return;
       if (code === CANCELLED) throw new Error('data connection closed before the end of the upload');
       const { error, fileSide } = spliceError(io, -code);
       throw fileSide ? fromFsError(error, 'write') : error; // a reset: what arrived is kept, and the upload is a 426
     });
-    return { done, cancel: () => job.cancel() };
   }
 
   /**
@@ -111,6 +115,11 @@ export class FdWriter {
    * fs error at once and destroys the socket.
    */
   receiveFrom(socket: net.Socket, onBytes: (n: number) => void): Promise<void> {
+    // FTPS terminated by the engine: its thread stores the decrypted bytes itself (no hop
+    // through the plaintext socket and this event loop). Nothing was read from the socket yet.
+    const position = this.position;
+    const stored = nativeIo && position !== null && socket.bytesRead === 0 ? tlsLinkOf(socket)?.store(this.fd, position, onBytes) : undefined;
+    if (stored) return this.engineStored(nativeIo!, stored, position!);
     return new Promise((resolve, reject) => {
       let queue: Buffer[] = [];
       let queued = 0;

@@ -45,6 +45,26 @@ export interface EngineTlsLink extends EngineJob {
   readonly handshake: Promise<boolean>;
   /** OpenSSL's reason when the link ended with CODE_TLS_FAILED. */
   readonly reason: string | undefined;
+  /**
+   * Has the link store the rest of the upload into the file at `offset` itself (no hop
+   * through the plaintext socket), or undefined when it cannot. JavaScript must have stopped
+   * reading the plaintext socket. Ends with 0 when the client's stream ended; cancelling it
+   * cancels the link.
+   */
+  store(fileFd: number, offset: number, onBytes: (n: number) => void): EngineJob | undefined;
+}
+
+/** The links behind the plaintext sockets handed out for them (src/ftp/engine-tls.ts). */
+const tlsLinks = new WeakMap<object, EngineTlsLink>();
+
+/** Marks `socket` as the plaintext end of `link`. */
+export function attachTlsLink(socket: object, link: EngineTlsLink): void {
+  tlsLinks.set(socket, link);
+}
+
+/** The engine's TLS link behind a data socket, if the engine secured it. */
+export function tlsLinkOf(socket: object): EngineTlsLink | undefined {
+  return tlsLinks.get(socket);
 }
 
 /**
@@ -158,6 +178,13 @@ class TransferEngine {
     const job = this.submit(() => undefined, started, (r) => resumed(r));
     if (!job) return undefined;
     let reason: string | undefined;
+    // WHARF_ENGINE_TLS=relay: uploads pass through the plaintext socket as well (A/B runs).
+    const storeInto = process.env.WHARF_ENGINE_TLS === 'relay' ? undefined : this.io.engineTlsStore;
+    const store = (fileFd: number, offset: number, onBytes: (n: number) => void): EngineJob | undefined => {
+      if (!storeInto) return undefined;
+      const stored = this.submit(onBytes, (id) => storeInto.call(this.io, job.id, id, fileFd, offset));
+      return stored && { ended: stored.ended, cancel: job.cancel };
+    };
     const ended = job.ended.then((end) => {
       reason = this.reasons.get(job.id);
       this.reasons.delete(job.id);
@@ -168,6 +195,7 @@ class TransferEngine {
       handshake,
       ended,
       cancel: job.cancel,
+      store,
       get reason() {
         return reason;
       },
