@@ -7,6 +7,8 @@
  *   engineDownload(id, socketFd, fileFd, offset, count)     -> 0, or -errno
  *   engineWaitReadable(id, fd)                              -> 0, or -errno
  *   engineCancel(id)                                        -> 1 if the job was still running
+ *   engineTls(id, tlsContext, socketFd)                     -> JavaScript's plaintext descriptor, or -errno
+ *   engineTlsStore(linkId, storeId, fileFd, offset)         -> 0, or -errno
  *
  * callback(id, event, bytes, code) runs on the main thread: event 0 is progress (`bytes`
  * more were moved; at most once a second), event 1 the end of the job (the last `bytes`,
@@ -19,6 +21,12 @@
  * the C servers spread the copying over both cores. Here an upload is splice(socket -> pipe
  * -> file) until end of stream and a download sendfile until the count, with no JavaScript
  * per wakeup.
+ *
+ * engineTls runs an FTPS data connection's TLS (native/tls-link.c) as a job with two
+ * descriptors in epoll: the client's socket and the engine's end of the plaintext socketpair.
+ * Event 2 reports its handshake (code 1: resumed, 2: full); its end may carry OpenSSL's
+ * reason (callback's fifth argument). engineTlsStore has such a link write an upload to the
+ * file itself; that store reports under its own id.
  *
  * engineWaitReadable ends (code 0) as soon as `fd` is readable: a native passive listener
  * (native/datapath.c) whose client has not connected yet waits here, on the engine's epoll,
