@@ -131,6 +131,7 @@ export class EngineTls {
       });
       void link.ended.then((end) => {
         if (handed) return;
+        handedOver.delete(raw); // the connection is gone: a transfer waiting for it now sees it closed
         clearTimeout(timer);
         closeSync(link.plainFd);
         if (end.code === CODE_TLS_FAILED) reject(new Error(`TLS handshake failed: ${link.reason ?? 'unknown reason'}`));

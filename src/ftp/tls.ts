@@ -221,9 +221,15 @@ export class FtpTls {
   }
 }
 
-/** OpenSSL's reason without the library noise ("error:0A00010B:SSL routines::wrong version number"). */
+/**
+ * OpenSSL's reason without the library noise: Node puts it in `reason` ("http request");
+ * otherwise the field after the function name in "...:SSL routines:ssl3_get_record:http
+ * request:../deps/...", or after "::" in OpenSSL 3's short form.
+ */
 function describeTlsError(err: Error): string {
-  const reason = /::?([^:]+)$/.exec(err.message)?.[1];
+  const given = (err as { reason?: unknown }).reason;
+  if (typeof given === 'string' && given.trim()) return given.trim();
+  const reason = /SSL routines:[^:]*:([^:]+)/.exec(err.message)?.[1];
   return (reason ?? err.message).trim();
 }
 
