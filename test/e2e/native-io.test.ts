@@ -8,7 +8,7 @@ import type * as net from 'node:net';
 import { nativeIo } from '../../src/core/native.js';
 import { transferEngine } from '../../src/core/storage/transfer-engine.js';
 import { serve, type RunningServe } from '../operate/cli.js';
-import { RawClient, readAll } from '../helpers/raw.js';
+import { RawClient, closedWithin, readAll } from '../helpers/raw.js';
 
 // The zero-copy path (sendfile/splice) and the JavaScript path must move the same bytes with
 // the same replies. Each mode runs in its own `wharf serve` process, since the choice is
@@ -268,18 +268,6 @@ test('transfer engine: a client that closes the data connection once it has ever
 
 function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-/** Resolves when the socket closed, rejects after `ms` (the server kept the connection open). */
-function closedWithin(socket: net.Socket, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (socket.destroyed) return resolve();
-    const timer = setTimeout(() => reject(new Error('the server did not close the data connection')), ms);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 test('transfer engine: ABOR of an upload it is receiving is 426 + 226 and keeps a prefix; a reader reset mid-download is a 426; no descriptor is left behind', { skip: !nativeIo }, async () => {

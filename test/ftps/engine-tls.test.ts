@@ -15,7 +15,7 @@ import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { transferEngine } from '../../src/core/storage/transfer-engine.js';
 import { tempDir } from '../helpers/server.js';
-import { connectData } from '../helpers/raw.js';
+import { closedWithin, connectData } from '../helpers/raw.js';
 import { TlsRawClient, collect, runProcess, sha256File, startFtpsServer, type FtpsTestServer, type Reply } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -51,18 +51,6 @@ async function until(check: () => boolean, what: string, ms = 3000): Promise<voi
 
 function opened(reply: Reply): void {
   assert.ok(reply.code === 125 || reply.code === 150, reply.text);
-}
-
-/** Resolves when the socket closed, rejects after `ms` (the server kept the connection open). */
-function closedWithin(socket: net.Socket, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (socket.destroyed) return resolve();
-    const timer = setTimeout(() => reject(new Error('the server did not close the data connection')), ms);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 async function epsvPort(c: TlsRawClient): Promise<number> {

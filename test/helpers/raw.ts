@@ -149,3 +149,15 @@ export function readAll(socket: net.Socket): Promise<Buffer> {
     socket.on('error', reject);
   });
 }
+
+/** Resolves when the socket closed, rejects after `ms` (the server kept the connection open). */
+export function closedWithin(socket: net.Socket, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (socket.destroyed) return resolve();
+    const timer = setTimeout(() => reject(new Error('the server did not close the data connection')), ms);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
