@@ -98,7 +98,7 @@ extern napi_status napi_create_int32(napi_env, int32_t, napi_value *);
 #define MAX_WORKERS 2
 
 enum kind { UPLOAD, DOWNLOAD, READABLE, TLS };
-enum outcome { WAIT = -2 }; /* otherwise a code as in the callback */
+enum outcome { WAIT = CODE_WAIT }; /* otherwise a code as in the callback */
 
 typedef struct job {
   int32_t id;
@@ -272,12 +272,6 @@ static void set_interest(worker_t *w, job_t *j, int fd, uint32_t *current, uint3
   if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) *current = want;
 }
 
-/*
- * A TLS link's turn (native/tls-link.c): it moves what it can, and says what to wait for.
- * Epoll reports a hang-up whatever the interest, so a socket that hung up while the link
- * waits only for JavaScript leaves epoll (or every wait would return at once); its failure
- * shows in the link's next read or write of it.
- */
 /* A link's stored upload: its progress (at most once a second) and, once, its end (`link_code` when the link ended). */
 static void report_store(job_t *j, int link_code) {
   if (!j->store_id || j->store_over) return;
@@ -296,6 +290,12 @@ static void report_store(job_t *j, int link_code) {
   post(j->store_id, 1, stored - j->store_reported, end);
 }
 
+/*
+ * A TLS link's turn (native/tls-link.c): it moves what it can, and says what to wait for.
+ * Epoll reports a hang-up whatever the interest, so a socket that hung up while the link
+ * waits only for JavaScript leaves epoll (or every wait would return at once); its failure
+ * shows in the link's next read or write of it.
+ */
 static int run_tls(worker_t *w, job_t *j, int plain_event, uint32_t events) {
   uint32_t sock_interest = 0, plain_interest = 0;
   int handshake = 0;
@@ -535,8 +535,7 @@ static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock,
   else if (kind == TLS) {
     j->tls = tls_link_new(tls_context, j->sock, &js_fd);
     if (!j->tls) err = errno ? errno : ENOMEM;
-  }
-  else if (kind == UPLOAD) {
+  } else if (kind == UPLOAD) {
     err = take_pipe(j);
     if (!err) {
       /* Wake for an upload only once a quarter MiB waits (or it ends): fewer wakeups and
@@ -651,7 +650,8 @@ static napi_value js_engine_tls_store(napi_env env, napi_callback_info info) {
   int found = -1;
   pthread_mutex_lock(&lock);
   for (job_t *j = running; j; j = j->next) {
-    if (j->id == (int32_t)a[0] && j->kind == TLS && !j->cancel && !j->finished && !j->store_id) {
+    /* In the list means not finished: finish() unlinks a job under the lock before reporting the store. */
+    if (j->id == (int32_t)a[0] && j->kind == TLS && !j->cancel && !j->store_id) {
       j->store_id = (int32_t)a[1];
       j->store_file = file;
       j->store_offset = a[3];

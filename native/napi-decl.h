@@ -56,6 +56,8 @@ static inline int int_args(napi_env env, napi_callback_info info, size_t count, 
  */
 #define FILE_ERROR_BASE 100000
 #define CODE_CANCELLED (-1)
+/* Not an end: the engine's step functions (engine.c, tls-link.c) wait for their descriptors. */
+#define CODE_WAIT (-2)
 
 /* exports[name] = cb; (size_t)-1 is NAPI_AUTO_LENGTH: the name is NUL-terminated. */
 static inline void export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {

@@ -133,7 +133,7 @@ extern napi_status napi_create_int32(napi_env, int32_t, napi_value *);
 #define SESSION_LIFETIME_S (24 * 3600)
 #define SESSION_CACHE_MAX 20000
 
-enum { WAIT = -2 };
+enum { WAIT = CODE_WAIT };
 
 /* The ticket keys a context uses, in Node's layout: name, HMAC secret, AES key. Freed with the SSL_CTX. */
 typedef struct {

@@ -29,7 +29,7 @@ int tls_link_plain_fd(const tls_link_t *link);
 
 /*
  * Moves what can move. `plain_event` tells which descriptor woke the job and `events` what
- * epoll said about it. Returns -2 (wait: *sock_interest and *plain_interest say for what) or
+ * epoll said about it. Returns CODE_WAIT (wait: *sock_interest and *plain_interest say for what) or
  * how the link ended: 0, CODE_CANCELLED (JavaScript's end is gone), an errno or
  * CODE_TLS_FAILED. *handshake is set to 1 (the session was resumed) or 2 (a full handshake)
  * in the step that completes the handshake, else left alone.
@@ -43,7 +43,7 @@ int tls_link_step(tls_link_t *link, int plain_event, uint32_t events, uint32_t *
  */
 void tls_link_store(tls_link_t *link, int file, int64_t offset);
 
-/* Bytes stored so far; *end is -2 while storing goes on, then 0 (the client's stream ended) or FILE_ERROR_BASE + errno. */
+/* Bytes stored so far; *end is CODE_WAIT while storing goes on, then 0 (the client's stream ended) or FILE_ERROR_BASE + errno. */
 int64_t tls_link_stored(const tls_link_t *link, int *end);
 
 /* OpenSSL's reason for CODE_TLS_FAILED (a static string), or NULL. */

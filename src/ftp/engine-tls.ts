@@ -1,9 +1,8 @@
 import { constants } from 'node:crypto';
 import { closeSync } from 'node:fs';
 import type * as net from 'node:net';
-import type { Duplex } from 'node:stream';
 import { nativeEngine, type NativeEngine, type NativeTlsContext } from '../core/native.js';
-import { transferEngine, attachTlsLink, tlsLinkOf, CODE_TLS_FAILED, type EngineTlsLink } from '../core/storage/transfer-engine.js';
+import { transferEngine, attachTlsLink, CODE_TLS_FAILED, type EngineTlsLink } from '../core/storage/transfer-engine.js';
 import type { TlsMaterial } from '../core/tls/material.js';
 import { adoptSocket } from './data/native-data.js';
 
@@ -23,11 +22,6 @@ export interface EngineTlsConnection {
   socket: net.Socket;
   /** The handshake resumed a session (the control connection's, with session reuse enforced). */
   resumed: boolean;
-}
-
-/** The engine's TLS link behind a data socket, if the engine secured it: its ending is the link's (see endDataSocket). */
-export function engineTlsLink(socket: Duplex): EngineTlsLink | undefined {
-  return tlsLinkOf(socket);
 }
 
 /** Raw sockets whose connection the engine took over (destroyed here, alive in the engine). */
@@ -134,7 +128,7 @@ export class EngineTls {
         handedOver.delete(raw); // the connection is gone: a transfer waiting for it now sees it closed
         clearTimeout(timer);
         closeSync(link.plainFd);
-        if (end.code === CODE_TLS_FAILED) reject(new Error(`TLS handshake failed: ${link.reason ?? 'unknown reason'}`));
+        if (end.code === CODE_TLS_FAILED) reject(new Error(`TLS handshake failed: ${end.reason ?? 'unknown reason'}`));
         else reject(new Error(timedOut ? 'TLS handshake timed out' : 'connection closed during the TLS handshake'));
       });
     });

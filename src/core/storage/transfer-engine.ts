@@ -1,10 +1,14 @@
 import { constants } from 'node:os';
 import { nativeEngine, type NativeEngine, type NativeTlsContext } from '../native.js';
 
-/** How an engine job ended: `code` 0 done, CANCELLED, an errno, or FILE_ERROR_BASE + errno; `bytes` moved in all. */
+/**
+ * How an engine job ended: `code` 0 done, CANCELLED, an errno, or FILE_ERROR_BASE + errno
+ * (TLS links: CODE_TLS_FAILED, with OpenSSL's `reason`); `bytes` moved in all.
+ */
 export interface EngineJobEnd {
   code: number;
   bytes: number;
+  reason?: string | undefined;
 }
 
 /** A transfer the engine runs. The descriptors may be closed by JavaScript once `ended` settles, not before. */
@@ -43,8 +47,6 @@ export interface EngineTlsLink extends EngineJob {
   readonly plainFd: number;
   /** Settles when the handshake is done (true: the control session was resumed); never rejects. */
   readonly handshake: Promise<boolean>;
-  /** OpenSSL's reason when the link ended with CODE_TLS_FAILED. */
-  readonly reason: string | undefined;
   /**
    * Has the link store the rest of the upload into the file at `offset` itself (no hop
    * through the plaintext socket), or undefined when it cannot. JavaScript must have stopped
@@ -74,8 +76,6 @@ export function tlsLinkOf(socket: object): EngineTlsLink | undefined {
 class TransferEngine {
   private nextId = 1;
   private readonly jobs = new Map<number, RunningJob>();
-  /** Why TLS links failed, until their owner reads it (at most one entry per failed link). */
-  private readonly reasons = new Map<number, string>();
   /** Uploads being stored from the event loop: their end, by id. */
   private readonly loopJobs = new Map<number, (code: number, bytes: number) => void>();
   private loopReady = false;
@@ -99,14 +99,13 @@ class TransferEngine {
     const job = this.jobs.get(id);
     if (!job) return;
     if (event === 2) return job.onHandshake?.(code === 1);
-    if (reason !== undefined) this.reasons.set(id, reason);
     if (bytes > 0) {
       job.moved += bytes;
       job.onBytes(bytes);
     }
     if (event === 1) {
       this.jobs.delete(id);
-      job.resolve({ code, bytes: job.moved });
+      job.resolve({ code, bytes: job.moved, reason });
     }
   }
 
@@ -177,7 +176,6 @@ class TransferEngine {
     };
     const job = this.submit(() => undefined, started, (r) => resumed(r));
     if (!job) return undefined;
-    let reason: string | undefined;
     // WHARF_ENGINE_TLS=relay: uploads pass through the plaintext socket as well (A/B runs).
     const storeInto = process.env.WHARF_ENGINE_TLS === 'relay' ? undefined : this.io.engineTlsStore;
     const store = (fileFd: number, offset: number, onBytes: (n: number) => void): EngineJob | undefined => {
@@ -185,21 +183,7 @@ class TransferEngine {
       const stored = this.submit(onBytes, (id) => storeInto.call(this.io, job.id, id, fileFd, offset));
       return stored && { ended: stored.ended, cancel: job.cancel };
     };
-    const ended = job.ended.then((end) => {
-      reason = this.reasons.get(job.id);
-      this.reasons.delete(job.id);
-      return end;
-    });
-    return {
-      plainFd,
-      handshake,
-      ended,
-      cancel: job.cancel,
-      store,
-      get reason() {
-        return reason;
-      },
-    };
+    return { plainFd, handshake, ended: job.ended, cancel: job.cancel, store };
   }
 
   private takeId(): number {

@@ -2,8 +2,7 @@ import { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { engineTlsLink } from '../engine-tls.js';
-import { CODE_TLS_FAILED, type EngineTlsLink } from '../../core/storage/transfer-engine.js';
+import { CODE_TLS_FAILED, tlsLinkOf, type EngineJob } from '../../core/storage/transfer-engine.js';
 
 /** How long a TLS peer may take to close after our close_notify before it is cut off. */
 const PEER_CLOSE_GRACE_MS = 10_000;
@@ -17,13 +16,24 @@ const STALL_MS = 10_000;
  * or closed while some of our bytes were not yet handed to the kernel.
  */
 export function endDataSocket(socket: Duplex): Promise<void> {
-  const link = engineTlsLink(socket);
+  const link = tlsLinkOf(socket);
   if (link) return endEngineTls(socket, link);
   // Closed already: the transfer's own runner saw every byte reach the kernel (the engine's
   // report may come after the client's close); failures before that were raised there.
   if (socket.destroyed) return Promise.resolve();
   if (closesOnOwnEnd(socket)) return endAndClose(socket);
   return endAndAwaitPeer(socket);
+}
+
+/**
+ * A data connection the engine secured (src/ftp/engine-tls.ts): JavaScript's side ends like
+ * TLS (end, then wait for the link to close it once close_notify went both ways), and the
+ * outcome is the link's: its failure to deliver the last records is a 426.
+ */
+async function endEngineTls(socket: Duplex, link: EngineJob): Promise<void> {
+  if (!socket.destroyed) await endAndAwaitPeer(socket);
+  const { code, reason } = await link.ended;
+  if (code !== 0) throw new Error(`TLS data connection failed (${code === CODE_TLS_FAILED ? reason : code})`);
 }
 
 /**
@@ -34,17 +44,6 @@ export function endDataSocket(socket: Duplex): Promise<void> {
  * write to a download's data connection keeps the old, patient ending: closing on top of
  * unread bytes would reset the connection and could cut off the tail of its download.
  */
-/**
- * A data connection the engine secured (src/ftp/engine-tls.ts): JavaScript's side ends like
- * TLS (end, then wait for the link to close it once close_notify went both ways), and the
- * outcome is the link's: its failure to deliver the last records is a 426.
- */
-async function endEngineTls(socket: Duplex, link: EngineTlsLink): Promise<void> {
-  if (!socket.destroyed) await endAndAwaitPeer(socket);
-  const { code } = await link.ended;
-  if (code !== 0) throw new Error(`TLS data connection failed (${code === CODE_TLS_FAILED ? link.reason : code})`);
-}
-
 function closesOnOwnEnd(socket: Duplex): socket is Socket {
   return socket instanceof Socket && !(socket instanceof TLSSocket) && (socket.bytesRead === 0 || socket.readableEnded);
 }
