@@ -1,6 +1,6 @@
 // Small-files probe: Wharf and one peer started as the bench does, the small-files job run
 // alternately against each; prints ops/s and server CPU ms per operation (medians).
-//   node bench/ops-probe.mjs <peer (a name, wharf@/path/main.js or wharf?VAR=value)> [reps] [rounds] [--workers N] [--clients N (default 10; the bench runs 20)]
+//   node bench/ops-probe.mjs <peer (a name, wharf@/path/main.js or wharf?VAR=value)> [reps] [rounds] [--workers N] [--clients N (default 10; the bench runs 20)] [--cpu-prof (Wharf's profile in /tmp/wharf-ops-prof)]
 // The client's own CPU per operation is printed too: on a 2-core machine it shares the cores.
 // For Wharf also its main thread's CPU per operation and how busy that event loop was.
 import * as path from 'node:path';
@@ -18,7 +18,8 @@ const started = [];
 try {
   let i = 0;
   for (const name of ['wharf', peer]) {
-    const env = { port: 21600 + i, pasv: { min: 22000 + i * 2500, max: 24399 + i * 2500 }, root: path.join(work, 'root'), user: SYSTEM_USER, pass: 'Bench-pass-1', work, workers };
+    const env = { port: 21600 + i, pasv: { min: 22000 + i * 2500, max: 24399 + i * 2500 }, root: path.join(work, 'root'), user: SYSTEM_USER, pass: 'Bench-pass-1', work, workers,
+      nodeArgs: name.startsWith('wharf') && rest.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', '/tmp/wharf-ops-prof'] : [] };
     i++;
     const { name: server, main, vars } = parseServerSpec(name); // A/B: wharf@/path/main.js, wharf?VAR=value
     Object.assign(env, { main, vars });

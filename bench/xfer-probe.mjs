@@ -1,7 +1,9 @@
 // Transfer probe: starts Wharf and one peer (as the bench does), then alternates curl
 // RETR/STOR of bench/.work/<size>/root/big.bin between them, printing the median GB/s and
 // server CPU s/GB of each. Usage:
-//   node bench/xfer-probe.mjs <peer> <retr|stor> [reps] [quick|full] [--workers N] [--cpu-prof] [--tls]
+//   node bench/xfer-probe.mjs <peer> <retr|stor> [reps] [quick|full] [--workers N] [--cpu-prof] [--tls] [--gap MS]
+// --gap waits that long before each transfer: the bench's servers sit idle between their
+// repetitions while the others run, and Wharf releases memory after 2 s of quiet.
 // --tls runs the transfers as the bench's FTPS rows do (AUTH TLS, PROT P).
 // <peer> may be a comma-separated list, and may name another Wharf build
 // (wharf@/path/to/dist/src/cli/main.js) or environment for it (wharf?VAR=value&...): A/B runs.
@@ -10,11 +12,12 @@ import { spawnSync } from 'node:child_process';
 import { statSync, rmSync } from 'node:fs';
 import { SERVERS, parseServerSpec } from './lib/servers.mjs';
 import { BENCH_DIR, SYSTEM_USER } from './lib/setup.mjs';
-import { treeCpuSeconds } from './lib/procs.mjs';
+import { accountCpuByCgroup, releaseCpuCgroups, treeCpuSeconds } from './lib/procs.mjs';
 
 const [peer, op, repsText = '5', size = 'full', ...rest] = process.argv.slice(2);
 const workers = rest.includes('--workers') ? Number(rest[rest.indexOf('--workers') + 1]) : 1;
 const tls = rest.includes('--tls');
+const gapMs = rest.includes('--gap') ? Number(rest[rest.indexOf('--gap') + 1]) : 0;
 const work = path.join(BENCH_DIR, '.work', size);
 const root = path.join(work, 'root');
 const bytes = statSync(path.join(root, 'big.bin')).size;
@@ -29,13 +32,16 @@ try {
     i++;
     const { name: server, main, vars } = parseServerSpec(name);
     Object.assign(env, { main, vars });
-    started.push({ name, env, handle: await SERVERS.find((s) => s.name === server).start(env) });
+    const handle = await SERVERS.find((s) => s.name === server).start(env);
+    accountCpuByCgroup(handle.pid, `probe-${i}`); // nanosecond CPU figures, as the bench reads them
+    started.push({ name, env, handle });
   }
   const results = Object.fromEntries(started.map((s) => [s.name, { gbps: [], cpu: [] }]));
   for (let rep = 0; rep < Number(repsText); rep++) {
     for (const { name, env, handle } of rep % 2 ? [...started].reverse() : started) {
       const url = `ftp://${env.user}:${env.pass}@127.0.0.1:${env.port}/`;
       const args = op === 'retr' ? ['-o', '/dev/null', url + 'big.bin'] : ['-T', path.join(root, 'big.bin'), url + 'up-probe.bin'];
+      if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
       const c0 = treeCpuSeconds(handle.pid);
       const t0 = process.hrtime.bigint();
       const r = spawnSync('curl', ['-s', '-S', ...(tls ? ['--ssl-reqd', '-k'] : []), ...args]);
@@ -53,4 +59,6 @@ try {
   }
 } finally {
   await Promise.all(started.map((s) => s.handle.stop()));
+  await new Promise((r) => setTimeout(r, 1000)); // a cgroup can only be removed once its last process is gone
+  releaseCpuCgroups();
 }
