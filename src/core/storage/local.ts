@@ -17,6 +17,7 @@ import {
   fsync as fsyncCb,
   close as closeCb,
   open as openCb,
+  ftruncate as ftruncateCb,
 } from 'node:fs';
 import { promisify } from 'node:util';
 import * as fsp from 'node:fs/promises';
@@ -38,6 +39,7 @@ const ONE_MIB = 1024 * 1024;
 const fdSync = promisify(fsyncCb);
 const fdClose = promisify(closeCb);
 const fdOpen = promisify(openCb);
+const fdTruncate = promisify(ftruncateCb);
 const STAT_BATCH = 256;
 
 function closeQuietly(fd: number): void {
@@ -382,25 +384,44 @@ export class LocalStorage implements StorageBackend {
     const target = atomic
       ? Buffer.concat([this.diskPath(parentOf(vpath)), Buffer.from(`/.wharf-upload-${randomBytes(6).toString('hex')}.part`)])
       : disk;
+    // A plain STOR replaces the file, but only once its data connection is there: the file
+    // is opened without O_TRUNC and written from offset 0, and its old bytes past the upload
+    // are cut when the upload ends. A transfer that never starts (425, ABOR before the
+    // connection) thus leaves an existing file as it was, and removes a file it created.
+    const replace = !atomic && !options.exclusive && !options.append && !(options.start && options.start > 0);
     let flags: number;
-    if (options.exclusive) flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL;
+    if (options.exclusive || replace) flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL;
     else if (options.append) flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_APPEND;
     else if (options.start && options.start > 0) flags = fsc.O_WRONLY | fsc.O_CREAT;
     else flags = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC;
     let fd: number;
+    /** This upload made the file: one that never starts removes it again. */
+    let created = false;
+    /** A replaced file's old bytes past the upload are cut when it ends. */
+    let cutTail = false;
     try {
       // On the thread pool, unlike the other metadata calls: creating a file allocates an
       // inode, and ext4 without a journal scans past every inode freed in the last minutes
       // to find one (0.1-1 ms under create/delete churn). Synchronously, that stalled every
       // other session's commands for as long.
-      fd = await this.openUploadTarget(vpath, target, flags, plainParents);
+      try {
+        fd = await this.openUploadTarget(vpath, target, flags, plainParents);
+        created = replace;
+      } catch (err) {
+        if (!replace || (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        // O_CREAT again: the file may have been deleted since (then it is simply not "ours").
+        fd = await this.openUploadTarget(vpath, target, fsc.O_WRONLY | fsc.O_CREAT, plainParents);
+        cutTail = true;
+      }
     } catch (err) {
       throw fromFsError(err, 'open');
     }
+    let identity: { dev: number; ino: number };
     try {
       const st = fstatSync(fd);
       if (!st.isFile()) throw new WharfError('STORAGE_IS_A_DIRECTORY', 'Not a regular file');
       if (options.start && options.start > st.size) throw new WharfError('STORAGE_INVALID_RANGE', 'Restart offset beyond end of file');
+      identity = { dev: st.dev, ino: st.ino };
     } catch (err) {
       closeSync(fd);
       throw fromFsError(err, 'open');
@@ -408,16 +429,45 @@ export class LocalStorage implements StorageBackend {
     // A numeric fd (not a FileHandle) so the writes can finish, then fsync, then close, in that order.
     const writer = new FdWriter(fd, options.append ? null : (options.start ?? 0));
     let settled = false;
+    /** Whether the bytes began to move (the data connection was there). */
+    let started = false;
     const removeTemp = () => (atomic ? fsp.rm(target, { force: true }).catch(() => undefined) : Promise.resolve());
+    /**
+     * Removes the file this upload created, unless something else has taken its name since.
+     * Synchronous, like the other metadata calls, and for a reason of its own: the session's
+     * next command (a retry of the same STOR above all) must not run before the name is free.
+     */
+    const removeCreated = () => {
+      try {
+        const now = lstatSync(target);
+        if (now.dev === identity.dev && now.ino === identity.ino) unlinkSync(target);
+      } catch {
+        // gone already
+      }
+    };
     return {
       get stream() {
+        started = true;
         return writer.stream;
       },
-      receiveFrom: (socket, onBytes) => writer.receiveFrom(socket, onBytes),
-      receiveFromFd: (socketFd, onBytes) => writer.receiveFromFd(socketFd, onBytes),
+      receiveFrom: (socket, onBytes) => {
+        started = true;
+        return writer.receiveFrom(socket, onBytes);
+      },
+      receiveFromFd: (socketFd, onBytes) => {
+        const receiving = writer.receiveFromFd(socketFd, onBytes);
+        if (receiving) started = true;
+        return receiving;
+      },
       commit: async () => {
         if (settled) return;
         settled = true;
+        try {
+          if (cutTail) await fdTruncate(fd, writer.reach ?? 0);
+        } catch (err) {
+          closeQuietly(fd);
+          throw fromFsError(err, 'write');
+        }
         try {
           if (options.fsync) await fdSync(fd);
         } catch (err) {
@@ -446,6 +496,12 @@ export class LocalStorage implements StorageBackend {
       abort: async () => {
         if (settled) return;
         settled = true;
+        if (!started) {
+          closeQuietly(fd);
+          if (created) removeCreated();
+          await removeTemp();
+          return;
+        }
         const stream = writer.streamUsed;
         // An errored stream (ENOSPC, EIO) is not destroyed (autoClose is off, so neither is
         // autoDestroy) and will never emit 'finish': waiting for it would leak the descriptor.
@@ -458,6 +514,8 @@ export class LocalStorage implements StorageBackend {
             stream.end();
           });
         }
+        // What arrived replaces the file (a resumable partial upload), not a mix with its old tail.
+        if (cutTail) await fdTruncate(fd, writer.reach ?? 0).catch(() => undefined);
         await fdClose(fd).catch(() => undefined);
         await removeTemp();
       },

@@ -116,10 +116,16 @@ export class MemoryStorage implements StorageBackend {
     const placeholder: MemoryFile = { type: 'file', data: Buffer.alloc(0), mtime: new Date() };
     if (!options.atomic && !existing) parent.entries.set(name, placeholder);
     let settled = false;
+    /** Whether the bytes began to move: an upload that never started changes nothing (as local storage). */
+    let started = false;
     const finish = (keep: boolean) => {
       if (settled) return;
       settled = true;
       const incoming = Buffer.concat(chunks);
+      if (!keep && !started) {
+        if (parent.entries.get(name) === placeholder) parent.entries.delete(name);
+        return;
+      }
       if (!keep) {
         if (options.atomic) return;
         if (!existing) placeholder.data = incoming; // keep the partial upload, as local storage does
@@ -134,7 +140,10 @@ export class MemoryStorage implements StorageBackend {
       parent.entries.set(name, { type: 'file', data, mtime: new Date() });
     };
     return {
-      stream,
+      get stream() {
+        started = true;
+        return stream;
+      },
       commit: async () => {
         if (!stream.writableFinished) await new Promise<void>((resolve) => (stream.writableFinished ? resolve() : stream.once('finish', resolve)));
         finish(true);
