@@ -377,7 +377,9 @@ export class LocalStorage implements StorageBackend {
     // The common upload (not atomic, every folder on the way a plain directory) skips the
     // containment lstat of its last component: the open itself refuses a symlink there
     // (O_NOFOLLOW, see openUploadTarget), atomically, where the lstat only looked first.
-    // (Not for O_EXCL: there a symlink fails with EEXIST before O_NOFOLLOW is looked at.)
+    // (Not for STOU's O_EXCL: there a symlink fails with EEXIST before O_NOFOLLOW is looked
+    // at. A replacing STOR also tries O_EXCL first, but its EEXIST leads to a plain open,
+    // where O_NOFOLLOW does its work.)
     const direct = parts.length > 0 && parts[parts.length - 1] !== '..' ? this.diskPathOf(parts) : undefined;
     const plainParents = !atomic && !options.exclusive && direct !== undefined && this.plainBelowRoot(parts, direct, false) === true;
     const disk = plainParents ? direct! : await this.contained(vpath);
