@@ -399,8 +399,6 @@ export class LocalStorage implements StorageBackend {
     let fd: number;
     /** This upload made the file: one that never starts removes it again. */
     let created = false;
-    /** A replaced file's old bytes past the upload are cut when it ends. */
-    let cutTail = false;
     try {
       // On the thread pool, unlike the other metadata calls: creating a file allocates an
       // inode, and ext4 without a journal scans past every inode freed in the last minutes
@@ -413,11 +411,12 @@ export class LocalStorage implements StorageBackend {
         if (!replace || (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         // O_CREAT again: the file may have been deleted since (then it is simply not "ours").
         fd = await this.openUploadTarget(vpath, target, fsc.O_WRONLY | fsc.O_CREAT, plainParents);
-        cutTail = true;
       }
     } catch (err) {
       throw fromFsError(err, 'open');
     }
+    /** A replaced file's old bytes past the upload are cut when it ends. */
+    const cutTail = replace && !created;
     let identity: { dev: number; ino: number };
     try {
       const st = fstatSync(fd);
