@@ -151,3 +151,10 @@ export function treeMemoryMiB(root) {
   }
   return { pss: pssKb / 1024, rss: rssKb / 1024, processes };
 }
+
+/** Busy CPU seconds of the whole machine (every CPU, /proc/stat: all but idle and iowait): what a job costs including kernel threads and softirq. */
+export function machineCpuSeconds() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fields;
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
