@@ -4,6 +4,7 @@
  *   sendfile(socketFd, fileFd, offset, count)  -> bytes sent, or -errno
  *   pipe()                                     -> [readFd, writeFd], or -errno
  *   trimMemory()                               -> 1 if memory went back to the system
+ *   releaseFilePages()                         -> KiB of unused executable pages unmapped (native/file-pages.c)
  *   lowMemory()                                -> 1 (V8's reduce-memory collection; absent when node lacks it)
  *   sendNow(socketFd, buffer)                  -> bytes sent, or -errno (a control reply)
  *   spliceToFile(socketFd, pipeRead, pipeWrite, fileFd, offset, max)
@@ -38,6 +39,7 @@
 
 /* Directory listings formatted in C: native/listing.c. */
 void wharf_register_listing(napi_env env, napi_value exports);
+void wharf_register_file_pages(napi_env env, napi_value exports);
 /* The transfer engine (worker thread, own epoll): native/engine.c. */
 void wharf_register_engine(napi_env env, napi_value exports);
 /* Passive data connections on bare descriptors: native/datapath.c. */
@@ -250,6 +252,7 @@ __attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_e
   wharf_register_datapath(env, exports);
   wharf_register_loop_upload(env, exports);
   wharf_register_tls(env, exports);
+  wharf_register_file_pages(env, exports);
   napi_value base = number(env, FILE_ERROR_BASE);
   napi_set_named_property(env, exports, "FILE_ERROR_BASE", base);
   return exports;

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sources = ['wharf.c', 'listing.c', 'engine.c', 'datapath.c', 'loop-upload.c', 'tls-link.c'].map((name) => path.join(root, 'native', name));
+const sources = ['wharf.c', 'listing.c', 'engine.c', 'datapath.c', 'loop-upload.c', 'tls-link.c', 'file-pages.c'].map((name) => path.join(root, 'native', name));
 const output = path.join(root, 'dist', 'native', 'wharf.node');
 
 function skip(why) {

@@ -24,6 +24,8 @@ export interface NativeIo {
   spliceToFile(socketFd: number, pipeRead: number, pipeWrite: number, fileFd: number, offset: number, max: number): number;
   /** Returns freed C heap memory to the system (glibc malloc_trim); 1 when some went back. */
   trimMemory(): number;
+  /** Unmaps clean, never-written file pages (the node executable's) from this process: KiB released, or -errno (native/file-pages.c). */
+  releaseFilePages?(): number;
   /**
    * V8's low-memory collection (node::LowMemoryNotification): compacts, shrinks the young
    * generation and returns pooled heap pages. Absent when the running node does not export it.
