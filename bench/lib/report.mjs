@@ -206,6 +206,12 @@ export function writeReport(run, docsDir, resultsRel) {
   const behind = rows.filter((r) => r.ratio !== undefined && r.ratio < 1);
   if (behind.length) md.push(`Behind: ${behind.map((r) => `${r.title} (${ratioText(r.ratio)}x vs ${label[r.bestPeer]})`).join('; ')}.`);
   md.push('');
+  const idle = run.results.idle_memory;
+  const rssMedians = names.map((n) => [n, median((idle?.[n]?.extras ?? []).map((e) => e.rssMiB).filter((v) => typeof v === 'number'))]).filter(([, v]) => v !== undefined);
+  if (rssMedians.length) {
+    md.push(`The memory row by RSS instead of PSS (medians, MiB; a forking server's processes summed, so its shared pages count once per process): ${rssMedians.map(([n, v]) => `${label[n]} ${n === 'wharf' ? `**${fmt(v)}**` : fmt(v)}`).join(', ')}.`);
+    md.push('');
+  }
   // A run without FTPS rows (e.g. --only plain rows) keeps the FTPS section an earlier run or
   // a hand edit put there, instead of silently dropping those figures.
   const carried = run.workloads.some((w) => w.tls) ? undefined : previousFtpsSection(path.join(docsDir, 'benchmarks.md'));
@@ -272,7 +278,7 @@ hash once, ~0.1 s, then caches the verified credentials), and the first RETR wou
 Listings are timed from
 the command to the last byte. Memory is the PSS (proportional set size) of the
 server's whole process tree, so forking servers are not charged their shared pages once per child; RSS is
-in the JSON. CPU per GB is user+system time of the server and every process it forked during the big
+under the table and in the JSON. CPU per GB is user+system time of the server and every process it forked during the big
 RETR/STOR, ${run.cpuAccounting === 'proc' ? 'read from /proc (cgroups were not writable: the time of a forked child reaped by init is missed)' : "read from a cpuacct cgroup per server, which also counts children that exited and were reaped by init (from /proc, vsftpd's session processes went uncounted)"}.
 
 **FTPS.** The FTPS rows are the same big RETR/STOR with curl \`--ssl-reqd -k\`: explicit \`AUTH TLS\`, then
