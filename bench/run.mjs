@@ -8,12 +8,11 @@
 //   npm run bench -- --workers 2        Wharf as a cluster of 2 processes (default: 1)
 //   npm run bench -- --no-docs          keep docs/benchmarks.md as it is
 import { parseArgs } from 'node:util';
-import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync, writeFileSync, chmodSync, chownSync, readdirSync } from 'node:fs';
-import { randomFillSync } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BENCH_DIR, setupPeers, ensureSystemUser, ensureTlsPair, SYSTEM_USER } from './lib/setup.mjs';
+import { BENCH_DIR, setupPeers, ensureSystemUser, ensureTlsPair, prepareRoot, SYSTEM_USER } from './lib/setup.mjs';
 import { SERVERS } from './lib/servers.mjs';
 import { workloads, DERIVED } from './lib/workloads.mjs';
 import { ratioText, summarize, writeReport } from './lib/report.mjs';
@@ -33,7 +32,6 @@ const { values: args } = parseArgs({
   },
 });
 
-const MiB = 1024 * 1024;
 const sizes = benchSizes(args.quick);
 const reps = Number(args.reps ?? (args.quick ? 1 : 5));
 const PASS = 'Bench-pass-1';
@@ -48,39 +46,13 @@ function wharfSupportsWorkers() {
   }
 }
 
-/** The served tree: a big file, a medium file, a 10 000-entry folder. Reused across runs. */
-function prepareRoot(root, owner) {
-  mkdirSync(root, { recursive: true });
-  const writeFile = (file, size) => {
-    if (existsSync(file) && statSync(file).size === size) return;
-    log(`creating ${path.relative(REPO, file)} (${size} bytes)`);
-    const chunk = randomFillSync(Buffer.alloc(MiB));
-    const fd = openSync(file, 'w');
-    for (let done = 0; done < size; done += MiB) writeSync(fd, chunk, 0, Math.min(MiB, size - done));
-    closeSync(fd);
-  };
-  writeFile(path.join(root, 'big.bin'), sizes.big);
-  writeFile(path.join(root, 'medium.bin'), sizes.medium);
-  const many = path.join(root, 'many');
-  mkdirSync(many, { recursive: true });
-  const have = readdirSync(many).length;
-  if (have !== sizes.entries) {
-    log(`creating ${sizes.entries} entries in ${path.relative(REPO, many)}`);
-    for (const name of readdirSync(many)) execFileSync('rm', ['-f', path.join(many, name)]);
-    for (let i = 0; i < sizes.entries; i++) writeFileSync(path.join(many, `file-${String(i).padStart(5, '0')}.txt`), 'x'.repeat(i % 100));
-  }
-  // The C daemons act as the system account: it must be able to write the root.
-  chmodSync(root, 0o777);
-  if (owner) chownSync(root, owner.uid, owner.gid);
-}
-
 async function main() {
   const problems = args['no-setup'] ? [] : setupPeers();
   const work = path.join(BENCH_DIR, '.work', args.quick ? 'quick' : 'full');
   const root = path.join(work, 'root');
   mkdirSync(work, { recursive: true });
   const owner = process.getuid?.() === 0 ? ensureSystemUser(root, PASS) : undefined;
-  prepareRoot(root, owner);
+  prepareRoot(root, sizes, owner);
   // Many short data connections: reuse TIME_WAIT tuples instead of running out (loopback only).
   try {
     writeFileSync('/proc/sys/net/ipv4/tcp_tw_reuse', '1');

@@ -275,6 +275,7 @@ Before each timed repetition of the big transfers and of the concurrent RETR, th
 through the page cache (untimed), so no server pays for the disk by running first. Each server also gets one
 untimed login before the first row: a first login costs what later ones do not (Wharf derives its scrypt
 hash once, ~0.1 s, then caches the verified credentials), and the first RETR would otherwise carry it.
+Where Wharf's CPU goes in these workloads is drawn as flame graphs in [profiling.md](profiling.md) (\`npm run profile\`).
 Listings are timed from
 the command to the last byte. Memory is the PSS (proportional set size) of the
 server's whole process tree, so forking servers are not charged their shared pages once per child; RSS is

@@ -3,7 +3,8 @@
 // pyftpdlib, curl, a system account the C daemons can authenticate, and ftp-srv from npm in
 // its own folder (never a Wharf dependency).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, writeFileSync, writeSync, chmodSync, chownSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
 import * as path from 'node:path';
 
 export const BENCH_DIR = path.resolve(new URL('..', import.meta.url).pathname);
@@ -123,4 +124,37 @@ export function ensureTlsPair(work) {
     chmodSync(key, 0o644);
   }
   return { cert, key };
+}
+
+/**
+ * The served tree: a big file, a medium file, a folder of `sizes.entries` entries (sizes from
+ * sizes.mjs). Reused across runs: only what is missing or of the wrong size is made.
+ * @param {{ big: number, medium: number, entries: number }} sizes
+ * @param {{ uid: number, gid: number }} [owner] the system account the C daemons write as
+ */
+export function prepareRoot(root, sizes, owner) {
+  const MiB = 1024 * 1024;
+  const shown = (p) => path.relative(path.resolve(BENCH_DIR, '..'), p);
+  mkdirSync(root, { recursive: true });
+  const writeFile = (file, size) => {
+    if (existsSync(file) && statSync(file).size === size) return;
+    process.stderr.write(`creating ${shown(file)} (${size} bytes)\n`);
+    const chunk = randomFillSync(Buffer.alloc(MiB));
+    const fd = openSync(file, 'w');
+    for (let done = 0; done < size; done += MiB) writeSync(fd, chunk, 0, Math.min(MiB, size - done));
+    closeSync(fd);
+  };
+  writeFile(path.join(root, 'big.bin'), sizes.big);
+  writeFile(path.join(root, 'medium.bin'), sizes.medium);
+  const many = path.join(root, 'many');
+  mkdirSync(many, { recursive: true });
+  const have = readdirSync(many).length;
+  if (have !== sizes.entries) {
+    process.stderr.write(`creating ${sizes.entries} entries in ${shown(many)}\n`);
+    for (const name of readdirSync(many)) execFileSync('rm', ['-f', path.join(many, name)]);
+    for (let i = 0; i < sizes.entries; i++) writeFileSync(path.join(many, `file-${String(i).padStart(5, '0')}.txt`), 'x'.repeat(i % 100));
+  }
+  // The C daemons act as the system account: it must be able to write the root.
+  chmodSync(root, 0o777);
+  if (owner) chownSync(root, owner.uid, owner.gid);
 }
