@@ -1,6 +1,8 @@
 // Login probe: starts Wharf and peers as the bench does, then alternates the "logins" load
 // job between them, printing wall time and server CPU per rep. Usage:
-//   node bench/login-probe.mjs [reps] [--peers ftpsrv,pyftpdlib,wharf@/other/dist/src/cli/main.js] [--clients N] [--cpu-prof]
+//   node bench/login-probe.mjs [reps] [--peers ftpsrv,pyftpdlib,wharf@/other/dist/src/cli/main.js] [--clients N] [--cpu-prof] [--gap MS]
+// --gap waits that long before each rep: in the bench a server sits idle while the others run
+// (Wharf releases memory after a quiet moment), and the next burst starts from there.
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SERVERS, parseServerSpec } from './lib/servers.mjs';
@@ -11,6 +13,7 @@ const [repsText = '5', ...rest] = process.argv.slice(2);
 const opt = (name, dflt) => (rest.includes(name) ? rest[rest.indexOf(name) + 1] : dflt);
 const peers = opt('--peers', '').split(',').filter(Boolean);
 const clients = Number(opt('--clients', '200'));
+const gapMs = Number(opt('--gap', '0'));
 const work = path.join(BENCH_DIR, '.work', 'quick');
 const root = path.join(work, 'root');
 
@@ -28,14 +31,16 @@ try {
   }
   for (let rep = 0; rep < Number(repsText); rep++) {
     for (const { name, env, handle } of rep % 2 ? [...started].reverse() : started) {
+      if (gapMs) await new Promise((res) => setTimeout(res, gapMs));
       const job = { kind: 'logins', port: env.port, user: env.user, pass: env.pass, clients, timeoutSec: 60 };
       const c0 = treeCpuSeconds(handle.pid);
       const r = spawnSync(process.execPath, [path.join(BENCH_DIR, 'clients/load.mjs'), JSON.stringify(job)], { encoding: 'utf8' });
+      const burst = treeCpuSeconds(handle.pid) - c0; // before the quiet moment's collection (Wharf)
       await new Promise((res) => setTimeout(res, 700));
       const cpu = treeCpuSeconds(handle.pid) - c0;
       if (r.status !== 0) throw new Error(`${name}: load ${r.status} ${r.stderr}`);
       const out = JSON.parse(r.stdout.trim().split('\n').pop());
-      console.log(`logins ${name.padEnd(10)} wall ${(out.seconds * 1000).toFixed(1)} ms  server CPU (incl. quits) ${(cpu * 1000).toFixed(0)} ms`);
+      console.log(`logins ${name.padEnd(10)} wall ${(out.seconds * 1000).toFixed(1)} ms  server CPU ${(burst * 1000).toFixed(0)} ms by the client's exit, ${(cpu * 1000).toFixed(0)} ms 0.7 s later`);
     }
   }
 } finally {
