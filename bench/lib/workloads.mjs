@@ -111,8 +111,8 @@ export function workloads({ sizes }) {
     const cpu = treeCpuSeconds(ctx.pid) - before;
     return { seconds, cpu };
   };
-  /** One run of a client on the big file (curl by default); `upload` names the uploaded file (removed before and after). */
-  const bigTransfer = async (ctx, curlArgs, upload, client = () => curl(curlArgs, 600)) => {
+  /** One run of `client` (resolving with its seconds) on the big file; `upload` names the uploaded file (removed before and after). */
+  const bigTransfer = async (ctx, client, upload) => {
     if (upload) cleanUploads(ctx.root, upload);
     warmFile(path.join(ctx.root, 'big.bin')); // the file RETR sends, or the one the client uploads
     const { seconds, cpu } = await cpuDuring(ctx, client);
@@ -128,7 +128,7 @@ export function workloads({ sizes }) {
       transfer: true,
       cpuId: 'cpu_retr',
       async run(ctx) {
-        return bigTransfer(ctx, ['-o', '/dev/null', url(ctx, 'big.bin')]);
+        return bigTransfer(ctx, () => curl(['-o', '/dev/null', url(ctx, 'big.bin')], 600));
       },
     },
     {
@@ -141,7 +141,7 @@ export function workloads({ sizes }) {
       transfer: true,
       cpuId: 'cpu_stor',
       async run(ctx) {
-        return bigTransfer(ctx, [], 'up-big', () => sendfileStor(ctx, path.join(ctx.root, 'big.bin'), 'up-big.bin', 600));
+        return bigTransfer(ctx, () => sendfileStor(ctx, path.join(ctx.root, 'big.bin'), 'up-big.bin', 600), 'up-big');
       },
     },
     {
@@ -152,7 +152,7 @@ export function workloads({ sizes }) {
       transfer: true,
       tls: true,
       async run(ctx) {
-        return bigTransfer(ctx, [...FTPS, '-o', '/dev/null', url(ctx, 'big.bin')]);
+        return bigTransfer(ctx, () => curl([...FTPS, '-o', '/dev/null', url(ctx, 'big.bin')], 600));
       },
     },
     {
@@ -163,7 +163,7 @@ export function workloads({ sizes }) {
       transfer: true,
       tls: true,
       async run(ctx) {
-        return bigTransfer(ctx, [...FTPS, '-T', path.join(ctx.root, 'big.bin'), url(ctx, 'up-tls-big.bin')], 'up-tls');
+        return bigTransfer(ctx, () => curl([...FTPS, '-T', path.join(ctx.root, 'big.bin'), url(ctx, 'up-tls-big.bin')], 600), 'up-tls');
       },
     },
     {

@@ -33,12 +33,15 @@ function executableRssKiB(pid: number | 'self'): number {
 }
 
 test('releaseFilePages unmaps clean executable pages, and the code and data behind them come back identical', { skip }, () => {
-  // In a child process of its own, so that this test runner's mappings stay as they are.
+  // In a child process of its own, so that this test runner's mappings stay as they are. The
+  // child measures with this file's executableRssKiB (its source, which needs only readFileSync).
   const script = `
     const { createHash, scryptSync } = require('node:crypto');
     const zlib = require('node:zlib');
     const io = require(${JSON.stringify(join(REPO, 'dist/native/wharf.node'))});
-    const exeRss = () => { let t = 0, on = false; for (const l of require('node:fs').readFileSync('/proc/self/smaps', 'latin1').split('\\n')) { const h = /^[0-9a-f]+-[0-9a-f]+ \\S+ \\S+ \\S+ \\S+\\s*(.*)$/.exec(l); if (h) on = h[1] === process.execPath; else if (on && l.startsWith('Rss:')) t += Number(/(\\d+)/.exec(l)[1]); } return t; };
+    const { readFileSync } = require('node:fs');
+    ${executableRssKiB.toString()}
+    const exeRss = () => executableRssKiB('self');
     const work = () => [
       createHash('sha256').update('wharf').digest('hex'),
       scryptSync('secret', 'salt', 16, { N: 1024 }).toString('hex'),
