@@ -8,7 +8,7 @@
 //   npm run bench -- --workers 2        Wharf as a cluster of 2 processes (default: 1)
 //   npm run bench -- --no-docs          keep docs/benchmarks.md as it is
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -37,6 +37,20 @@ const reps = Number(args.reps ?? (args.quick ? 1 : 5));
 const PASS = 'Bench-pass-1';
 
 const log = (msg) => process.stderr.write(`${msg}\n`);
+
+/**
+ * The smallest block order a virtio-balloon guest reports to its host as free (the host then
+ * reclaims it), or null where the kernel has no free page reporting. Recorded because on such
+ * a VM a server that runs right after a long repetition touches reclaimed memory: see the
+ * caveats in docs/benchmarks.md.
+ */
+function freePageReportingOrder() {
+  try {
+    return Number(readFileSync('/sys/module/page_reporting/parameters/page_reporting_order', 'utf8').trim());
+  } catch {
+    return null;
+  }
+}
 
 function wharfSupportsWorkers() {
   try {
@@ -91,6 +105,7 @@ async function main() {
     kernel: os.release(),
     node: process.version,
     curl: execFileSync('curl', ['--version'], { encoding: 'utf8' }).split('\n')[0],
+    freePageReportingOrder: freePageReportingOrder(),
   };
   const versions = Object.fromEntries(started.map(({ server }) => [server.name, server.version() ?? 'unknown']));
   const run = {

@@ -229,6 +229,7 @@ export function writeReport(run, docsDir, resultsRel) {
   md.push('');
   md.push(`- CPU: ${run.machine.cpu}, **${run.machine.cores} cores** (clients, curl and the server share them: every server is measured under the same contention), ${run.machine.memoryGiB} GiB RAM, Linux ${run.machine.kernel}`);
   md.push(`- Node ${run.machine.node}; ${run.machine.curl}`);
+  if (run.machine.freePageReportingOrder != null) md.push(`- A VM whose host reclaims free guest memory (virtio-balloon free page reporting, blocks of order ${run.machine.freePageReportingOrder} and up): see the caveats below`);
   for (const n of names) md.push(`- ${label[n]}: ${run.versions[n]}${n === 'wharf' ? ` (\`--workers ${run.wharfWorkers}\`${run.wharfNative === undefined ? '' : run.wharfNative ? ', native fast path' : ', JavaScript path (native module not built)'})` : ''}`);
   if (run.problems?.length) md.push(`- Problems during setup: ${run.problems.join('; ')}`);
   md.push(`- Raw data: [${path.basename(resultsRel)}](${resultsRel.split(path.sep).join('/')})`);
@@ -301,4 +302,15 @@ writes them to the socket. The same module formats LIST and MLSD lines of local 
 FTPS bodies are encrypted in user space either way. A freshly started Wharf pays for its first login's
 scrypt (~0.1 s of CPU, by design: see docs/security.md) in the first workload's first repetition; verified
 credentials are cached after that, as they would be on a long-running server.
+
+**Order matters on a VM that hands free memory back.** Where the guest reports free memory to its
+host (the machine line above says so), blocks that stay free for a while are reclaimed by the host,
+and the next program to touch them pays a host page fault per page. The server that runs right
+after a long repetition (ftp-srv's 200 uploads take ~3 s) gets those blocks for its page cache:
+Wharf's 200 concurrent STOR measured 1.3-2.2 GB/s there against 2.4-2.7 right after its own
+repetition, and the gap closed when reporting was switched off
+(\`/sys/module/page_reporting/parameters/page_reporting_order\`). Wharf now writes uploads in
+128 KiB pieces while other transfers run, so the page cache asks for small folios, which come from
+recently freed memory (2.0-2.7 GB/s in the same position; see \`native/engine.c\`). The order still
+rotates every repetition, so no server always follows the same one.
 `;
