@@ -222,9 +222,9 @@ static void report_progress(job_t *j) {
  * ask for order-8 blocks, 200 uploads at once for hundreds of them. On a VM whose host takes
  * back free guest memory (virtio-balloon free page reporting reports free blocks of order 9
  * and up), such blocks are the ones the host has reclaimed, and every first touch of their
- * pages then faults on the host: the copy into the page cache slowed by half whenever another
- * server's long upload ran just before (200 x 10 MiB STOR, engine CPU 0.5 -> 0.85 s/GB; gone
- * with reporting switched off). Smaller folios come from recently freed, still-backed memory.
+ * pages then faults on the host. 200 x 10 MiB STOR lost about a third of its rate whenever
+ * another server's long upload ran just before (engine CPU 0.5 -> 0.85 s/GB), and nothing when
+ * reporting was switched off. Smaller folios come from recently freed, still-backed memory.
  * Measured right after ftp-srv's run, 12 reps each: 1.33-2.15 GB/s (1 MiB writes) against
  * 2.02-2.71 (128 KiB writes while other transfers run); 64 KiB and 256 KiB did less well.
  * Back to back the two measure alike. A lone upload keeps whole-pipe writes: one 1 GiB STOR,
