@@ -307,7 +307,7 @@ credentials are cached after that, as they would be on a long-running server.
 host (the machine line above says so), blocks that stay free for a while are reclaimed by the host,
 and the next program to touch them pays a host page fault per page. The server that runs right
 after a long repetition (ftp-srv's 200 uploads take ~3 s) gets those blocks for its page cache:
-Wharf's 200 concurrent STOR measured 1.3-2.2 GB/s there against 2.4-2.7 right after its own
+Wharf's 200 concurrent STOR measured 1.2-2.2 GB/s there against 2.4-2.7 right after its own
 repetition, and the gap closed when reporting was switched off
 (\`/sys/module/page_reporting/parameters/page_reporting_order\`). Wharf now writes uploads in
 128 KiB pieces while other transfers run, so the page cache asks for small folios, which come from
