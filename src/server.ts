@@ -103,7 +103,15 @@ export interface ListeningAddress {
 export const DEFAULT_PORT = 2121;
 
 const DEFAULT_TIMEOUTS: FtpTimeouts = { loginMs: 30_000, idleMs: 300_000, dataConnectMs: 30_000, failedLoginDelayMs: 1000 };
-const DEFAULT_LIMITS: FtpLimits = { maxConnections: 5000, maxConnectionsPerIp: 500, maxQueuedCommands: 64, maxCommandsPerSecond: 1000 };
+/**
+ * maxCommandsPerSecond: a client that waits for each reply cannot go much past one command
+ * per loopback round trip, and a fast one storing 4 KB files one after another over
+ * loopback sends 3 000-6 000 commands a second (PASV, STOR, PASV, RETR, DELE). 1 000/s cut
+ * such a client off after its 2 000-command burst; none of the peers (vsftpd, ProFTPD,
+ * Pure-FTPd, pyftpdlib) limits the rate at all. 10 000/s still stops a pipelined flood
+ * within its 20 000-command burst.
+ */
+const DEFAULT_LIMITS: FtpLimits = { maxConnections: 5000, maxConnectionsPerIp: 500, maxQueuedCommands: 64, maxCommandsPerSecond: 10_000 };
 
 /** A users file that is re-read when its mtime or size changes (checked at most once a second). */
 class ReloadingUsersFile implements Authenticator {

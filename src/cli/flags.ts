@@ -272,7 +272,7 @@ export const FLAGS: FlagSpec[] = [
     min: 0,
     max: 1_000_000,
     group: 'Safety',
-    help: 'commands per second a session may send, sustained; a flood gets 421 and is closed (default 1000; 0: no limit)',
+    help: 'commands per second a session may send, sustained; a flood gets 421 and is closed (default 10000; 0: no limit)',
     apply: (o, v) => void (o.limits = { ...o.limits, maxCommandsPerSecond: v as number }),
   },
   {

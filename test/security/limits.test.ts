@@ -162,6 +162,38 @@ test('limits: a command flood gets 421 and is closed; other clients are served',
   }
 });
 
+test('limits: by default a fast client that waits for its replies is never cut off, and a pipelined flood still is', async () => {
+  const srv = await startServer();
+  try {
+    const { client } = await greeted(srv.port);
+    assert.equal((await client.login(TEST_USER, TEST_PASSWORD)).code, 230);
+    // 4 000 commands back to back over loopback: more than the old default's 2 000-command burst, at well over 1 000/s.
+    const started = Date.now();
+    for (let i = 0; i < 4000; i++) {
+      const r = await client.send('NOOP');
+      if (r.code !== 200) assert.fail(`command ${i} got ${r.code} ${r.text}`);
+    }
+    assert.equal((await client.send('PWD')).code, 257, `still served after ${Date.now() - started} ms`);
+    client.close();
+    const { client: flooder } = await greeted(srv.port, '127.0.0.2');
+    flooder.write('NOOP\r\n'.repeat(60_000));
+    let replies = 0;
+    let last = 0;
+    for (;;) {
+      const r = await flooder.read(5000).catch(() => null);
+      if (!r) break;
+      replies++;
+      last = r.code;
+      if (r.code === 421) break;
+    }
+    assert.equal(last, 421, `the flood ended with ${last} after ${replies} replies`);
+    assert.ok(replies < 60_000, `cut off before the end: ${replies} replies`);
+    await flooder.whenClosed();
+  } finally {
+    await srv.close();
+  }
+});
+
 test('limits: a client that sends commands but never reads replies cannot grow server memory', async () => {
   const srv = await startServer({ limits: { maxCommandsPerSecond: 0 } });
   try {
