@@ -5,6 +5,7 @@ import { nativeEngine, type NativeEngine, type NativeTlsContext } from '../core/
 import { transferEngine, attachTlsLink, CODE_TLS_FAILED, type EngineTlsLink } from '../core/storage/transfer-engine.js';
 import type { TlsMaterial } from '../core/tls/material.js';
 import { adoptSocket } from './data/native-data.js';
+import { PEER_CLOSE_GRACE_MS } from './data/end-socket.js';
 
 /** What the engine's context must share with Node's so that data connections resume control sessions. */
 export interface EngineTlsOptions {
@@ -31,9 +32,6 @@ const handedOver = new WeakSet<net.Socket>();
 export function handedToEngine(raw: net.Socket): boolean {
   return handedOver.has(raw);
 }
-
-/** How long a link may take to finish its TLS ending after JavaScript's side closed cleanly. */
-const CLOSE_GRACE_MS = 10_000;
 
 interface HandleWithReading {
   fd?: unknown;
@@ -146,7 +144,7 @@ function adopt(link: EngineTlsLink): net.Socket {
   socket.on('error', () => undefined); // errors surface through the transfer's own listeners
   socket.once('close', () => {
     if (!socket.writableFinished) return link.cancel();
-    const timer = setTimeout(() => link.cancel(), CLOSE_GRACE_MS);
+    const timer = setTimeout(() => link.cancel(), PEER_CLOSE_GRACE_MS);
     timer.unref();
     void link.ended.then(() => clearTimeout(timer));
   });

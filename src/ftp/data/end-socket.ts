@@ -4,8 +4,11 @@ import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { CODE_TLS_FAILED, tlsLinkOf, type EngineJob } from '../../core/storage/transfer-engine.js';
 
-/** How long a TLS peer may take to close after our close_notify before it is cut off. */
-const PEER_CLOSE_GRACE_MS = 10_000;
+/**
+ * How long a TLS peer may take to close after our close_notify before it is cut off: by
+ * Node's TLS here, by the transfer engine's link in src/ftp/engine-tls.ts.
+ */
+export const PEER_CLOSE_GRACE_MS = 10_000;
 /** How long the last queued bytes may sit without the reader taking any before it is cut off. */
 const STALL_MS = 10_000;
 
