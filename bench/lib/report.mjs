@@ -266,7 +266,7 @@ recommended setup; a plain \`--user\` password would skip scrypt). ProFTPD keeps
 Wharf runs as \`wharf serve ROOT --host 127.0.0.1 --port P --users-file FILE --write --pasv-ports A-B
 --max-connections 100000 --max-connections-per-ip 100000 --log-level error\` (plus \`--tls-cert\`/\`--tls-key\`
 for FTPS). Its safety defaults would otherwise cap 1 000 idle sessions from one address (500 per address);
-the per-session command rate limit (1 000/s sustained, 2 000 burst) stays on and no workload reaches it.
+the per-session command rate limit (10 000/s sustained, 20 000 burst) stays on and no workload reaches it.
 
 **Workloads.** The big downloads use curl to /dev/null. The big plain upload uses \`bench/clients/stor-sendfile.py\`
 (Python's ftplib for the commands, then the cached file sent with sendfile(2), timed from connect to the 226):
