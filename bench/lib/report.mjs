@@ -250,7 +250,7 @@ function previousFtpsSection(file) {
 const method = (run) => `## Method
 
 \`npm run bench\` does everything: it installs the peers (Debian \`vsftpd\`, \`python3-pyftpdlib\` and
-\`curl\` as packages; \`proftpd-core\` and \`pure-ftpd\` with \`apt-get download\` + \`dpkg -x\` into
+\`curl\` as packages; \`proftpd-core\`, \`proftpd-mod-crypto\` (ProFTPD's \`mod_tls\`) and \`pure-ftpd\` with \`apt-get download\` + \`dpkg -x\` into
 \`bench/.peers/\` because the three daemons conflict as packages; \`ftp-srv\` from npm into
 \`bench/.peers/node/\`, never a Wharf dependency), builds the served tree under \`bench/.work/\`, starts
 every server on 127.0.0.1 and runs each workload against each server in turn, rotating the order every
@@ -288,10 +288,17 @@ RETR/STOR, ${run.cpuAccounting === 'proc' ? 'read from /proc (cgroups were not w
 
 **FTPS.** The FTPS rows are the same big RETR/STOR with curl \`--ssl-reqd -k\`: explicit \`AUTH TLS\`, then
 \`PBSZ 0\` + \`PROT P\`, so control and data are both encrypted; curl resumes the control connection's TLS
-session on the data connection. Every server that can offers FTPS beside plain FTP with one self-signed
+session on the data connection. Every server offers FTPS beside plain FTP with one self-signed
 ECDSA P-256 certificate made at bench start (\`bench/.work/*/tls-*.pem\`): Wharf \`--tls-cert/--tls-key\`,
-pyftpdlib \`TLS_FTPHandler\` (pyOpenSSL), vsftpd \`ssl_enable=YES\` (its default \`require_ssl_reuse=YES\`).
-ProFTPD, Pure-FTPd and ftp-srv run without FTPS in the bench ("n/a").
+pyftpdlib \`TLS_FTPHandler\` (pyOpenSSL), vsftpd \`ssl_enable=YES\` (its default \`require_ssl_reuse=YES\`),
+ProFTPD \`mod_tls\` from Debian's \`proftpd-mod-crypto\` (\`TLSEngine on\`, \`TLSECCertificateFile\`,
+\`TLSRequired off\`; its default also requires the data connection to resume the control session),
+Pure-FTPd \`-Y 1 -2 cert,key\`, ftp-srv its \`tls\` option (\`{ key, cert }\`). ftp-srv's data listener is
+a TLS server of its own, so it does a full handshake on every data connection instead of resuming.
+ftp-srv 4.6.3 switched the control connection to TLS a turn after its \`234\` reply, so curl's
+ClientHello was sometimes read as a command and the handshake failed (about 1 login in 15):
+\`bench/servers/ftpsrv.mjs\` replaces its \`AUTH TLS\` handler with one that writes the reply and wraps
+the socket in one tick; its transfers are ftp-srv's own.
 
 **Caveats.** The machine has 2 cores and the clients run on it too, so figures are relative, not
 absolute; the ratios are what to compare. pyftpdlib, vsftpd and ProFTPD use sendfile(2) for RETR; Node has

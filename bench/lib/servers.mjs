@@ -193,12 +193,16 @@ export const SERVERS = [
   {
     name: 'proftpd',
     label: 'ProFTPD',
+    tls: true, // mod_tls, from the unpacked proftpd-mod-crypto
     available: () => existsSync(path.join(UNPACKED, 'usr/sbin/proftpd')),
     version: () => unpackedVersion('proftpd-core'),
     async start(env) {
       const dir = path.join(env.work, 'proftpd');
       mkdirSync(dir, { recursive: true });
       const conf = path.join(dir, 'proftpd.conf');
+      const modules = path.join(UNPACKED, 'usr/lib/proftpd');
+      const withTls = env.tls && existsSync(path.join(modules, 'mod_tls.so'));
+      if (env.tls && !withTls) process.stderr.write('[proftpd] no mod_tls.so (proftpd-mod-crypto not unpacked: run the bench as root once): FTPS off\n');
       writeFileSync(
         conf,
         [
@@ -227,6 +231,24 @@ export const SERVERS = [
           'Umask 022',
           'TimeoutIdle 600',
           'TimeoutNoTransfer 600',
+          // FTPS offered, not required (plain rows use the same daemon). The binary looks for
+          // modules in /usr/lib/proftpd, hence ModulePath (LoadModule is mod_dso's, built in;
+          // ModuleControlsACLs only governs ftpdctl's insmod/rmmod and is not needed). No
+          // NoSessionReuseRequired: mod_tls's default requires a data connection to resume the
+          // control connection's TLS session, which curl does (as vsftpd's require_ssl_reuse).
+          // No TLSLog (off by default), as no other log is kept.
+          ...(withTls
+            ? [
+                `ModulePath ${modules}`,
+                'LoadModule mod_tls.c',
+                'TLSEngine on',
+                'TLSProtocol TLSv1.2 TLSv1.3',
+                `TLSECCertificateFile ${env.tls.cert}`,
+                `TLSECCertificateKeyFile ${env.tls.key}`,
+                'TLSRequired off',
+                'TLSVerifyClient off',
+              ]
+            : []),
           '',
         ].join('\n'),
       );
@@ -237,12 +259,15 @@ export const SERVERS = [
   {
     name: 'pureftpd',
     label: 'Pure-FTPd',
+    tls: true,
     available: () => existsSync(path.join(UNPACKED, 'usr/sbin/pure-ftpd')),
     version: () => unpackedVersion('pure-ftpd'),
     async start(env) {
       // -l unix: system accounts; -E: no anonymous; -H: no DNS; -c/-C: connection caps out
       // of the way; -p: passive range; -u 1: allow the system account's uid.
       const args = ['-S', `127.0.0.1,${env.port}`, '-l', 'unix', '-E', '-H', '-c', '20000', '-C', '20000', '-p', `${env.pasv.min}:${env.pasv.max}`, '-u', '1', '-I', '10'];
+      // -Y 1: FTPS offered beside plain FTP; -2: the bench's certificate and key.
+      if (env.tls) args.push('-Y', '1', '-2', `${env.tls.cert},${env.tls.key}`);
       const child = launch('pureftpd', path.join(UNPACKED, 'usr/sbin/pure-ftpd'), args, { LD_LIBRARY_PATH: PEER_LIBS }, true);
       return started('pureftpd', child, env.port);
     },
@@ -250,6 +275,7 @@ export const SERVERS = [
   {
     name: 'ftpsrv',
     label: 'ftp-srv',
+    tls: true, // servers/ftpsrv.mjs passes env.tls as ftp-srv's `tls` option
     available: () => existsSync(path.join(NODE_PEERS, 'node_modules/ftp-srv/package.json')),
     version: () => JSON.parse(readFileSync(path.join(NODE_PEERS, 'node_modules/ftp-srv/package.json'), 'utf8')).version,
     async start(env) {

@@ -1,9 +1,9 @@
 // Installs what the benchmark needs, idempotently: Debian daemons (vsftpd as a package,
-// ProFTPD and Pure-FTPd unpacked beside it because the three conflict as packages),
+// ProFTPD (with its mod_tls) and Pure-FTPd unpacked beside it because the three conflict as packages),
 // pyftpdlib, curl, a system account the C daemons can authenticate, and ftp-srv from npm in
 // its own folder (never a Wharf dependency).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, writeFileSync, writeSync, chmodSync, chownSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync, chmodSync, chownSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import * as path from 'node:path';
 
@@ -17,8 +17,11 @@ export const SYSTEM_USER = 'wharfbench';
 // python3-openssl: pyftpdlib's TLS_FTPHandler (the FTPS rows) needs pyOpenSSL.
 const APT_PACKAGES = ['vsftpd', 'python3-pyftpdlib', 'python3-openssl', 'curl', 'openssl'];
 // Unpacked with dpkg -x: they conflict with vsftpd as packages. ProFTPD needs a few libraries
-// that are not on a minimal Debian.
-const UNPACKED_PACKAGES = ['proftpd-core', 'pure-ftpd', 'libhiredis0.14', 'libmemcached11', 'libmemcachedutil2', 'libhashkit2', 'libpcre2-posix3', 'libsodium23'];
+// that are not on a minimal Debian; its mod_tls (the FTPS rows) is in proftpd-mod-crypto.
+const UNPACKED_PACKAGES = ['proftpd-core', 'proftpd-mod-crypto', 'pure-ftpd', 'libhiredis0.14', 'libmemcached11', 'libmemcachedutil2', 'libhashkit2', 'libpcre2-posix3', 'libsodium23'];
+// A module package must match the daemon it is loaded into: fetched at the version of the
+// package already unpacked, when there is one.
+const SAME_VERSION_AS = { 'proftpd-mod-crypto': 'proftpd-core' };
 
 const log = (msg) => process.stderr.write(`[setup] ${msg}\n`);
 
@@ -56,17 +59,46 @@ function ensureApt() {
   run('apt-get', ['install', '-y', '-qq', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
+/** The version of a package's .deb in bench/.peers/debs, if it was downloaded. */
+function debVersion(debs, pkg) {
+  if (!existsSync(debs)) return undefined;
+  const f = readdirSync(debs).find((n) => n.startsWith(pkg + '_') && n.endsWith('.deb'));
+  return f ? decodeURIComponent(f.split('_')[1]) : undefined; // an epoch is saved as %3a
+}
+
+/**
+ * Downloads and unpacks whichever of UNPACKED_PACKAGES are not unpacked yet, so a package added
+ * to the list reaches an existing bench/.peers on the next run. The marker lists the packages
+ * unpacked, one a line; an older marker held only a date, written once every package then
+ * listed had been downloaded and unpacked: those are the ones with a .deb in debs/.
+ */
 function ensureUnpacked() {
   const marker = path.join(UNPACKED, '.complete');
-  if (existsSync(marker)) return;
   const debs = path.join(PEERS_DIR, 'debs');
+  const done = new Set();
+  if (existsSync(marker)) {
+    const lines = readFileSync(marker, 'utf8').split('\n').filter(Boolean);
+    const legacy = !lines.some((l) => UNPACKED_PACKAGES.includes(l));
+    for (const p of UNPACKED_PACKAGES) if (legacy ? debVersion(debs, p) : lines.includes(p)) done.add(p);
+  }
+  const missing = UNPACKED_PACKAGES.filter((p) => !done.has(p));
+  if (!missing.length) return;
   mkdirSync(debs, { recursive: true });
   aptUpdate();
-  log(`apt-get download ${UNPACKED_PACKAGES.join(' ')}`);
-  run('apt-get', ['download', ...UNPACKED_PACKAGES], { cwd: debs });
+  const wanted = missing.map((p) => {
+    const v = SAME_VERSION_AS[p] && debVersion(debs, SAME_VERSION_AS[p]);
+    return v ? `${p}=${v}` : p;
+  });
+  log(`apt-get download ${wanted.join(' ')}`);
+  run('apt-get', ['download', ...wanted], { cwd: debs });
   mkdirSync(UNPACKED, { recursive: true });
-  for (const f of readdirSync(debs)) if (f.endsWith('.deb')) run('dpkg', ['-x', path.join(debs, f), UNPACKED]);
-  writeFileSync(marker, new Date().toISOString() + '\n');
+  for (const p of missing) {
+    const f = readdirSync(debs).find((n) => n.startsWith(p + '_') && n.endsWith('.deb'));
+    if (!f) throw new Error(`apt-get download left no .deb for ${p}`);
+    run('dpkg', ['-x', path.join(debs, f), UNPACKED]);
+    done.add(p);
+    writeFileSync(marker, [...done].join('\n') + '\n');
+  }
 }
 
 function ensureFtpSrv() {
