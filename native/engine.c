@@ -9,6 +9,7 @@
  *   engineCancel(id)                                        -> 1 if the job was still running
  *   engineTls(id, tlsContext, socketFd)                     -> JavaScript's plaintext descriptor, or -errno
  *   engineTlsStore(linkId, storeId, fileFd, offset)         -> 0, or -errno
+ *   engineTlsSend(linkId, sendId, fileFd, offset, count)    -> 0, or -errno
  *
  * callback(id, event, bytes, code) runs on the main thread: event 0 is progress (`bytes`
  * more were moved; at most once a second), event 1 the end of the job (the last `bytes`,
@@ -26,7 +27,7 @@
  * descriptors in epoll: the client's socket and the engine's end of the plaintext socketpair.
  * Event 2 reports its handshake (code 1: resumed, 2: full); its end may carry OpenSSL's
  * reason (callback's fifth argument). engineTlsStore has such a link write an upload to the
- * file itself; that store reports under its own id.
+ * file itself, engineTlsSend read a download from it; either reports under its own id.
  *
  * engineWaitReadable ends (code 0) as soon as `fd` is readable: a native passive listener
  * (native/datapath.c) whose client has not connected yet waits here, on the engine's epoll,
@@ -115,11 +116,14 @@ typedef struct job {
   tls_link_t *tls;        /* TLS: the link (native/tls-link.c); its plaintext end is watched too */
   uint32_t sock_interest, plain_interest; /* TLS: what epoll watches for on each (worker only) */
   int sock_detached;      /* TLS: the socket hung up and left epoll */
-  int32_t store_id;       /* TLS: the upload the link stores (engineTlsStore), reported under this id; 0: none */
-  int store_file;         /* TLS: its file, until the worker hands it to the link (under the lock) */
-  int64_t store_offset;
-  int64_t store_reported; /* TLS: stored bytes already reported */
-  int store_over;         /* TLS: the store's end was reported */
+  /* TLS: a file the link stores an upload into (engineTlsStore) or sends (engineTlsSend) itself,
+   * reported under its own id. */
+  int32_t linked_id;       /* 0: none */
+  int linked_file;         /* the file, until the worker hands it to the link (under the lock) */
+  int64_t linked_offset;
+  int64_t linked_count;    /* sending: bytes to send; storing: -1 */
+  int64_t linked_reported; /* bytes already reported */
+  int linked_over;         /* its end was reported */
   struct job *next;       /* the list of running jobs (under the lock) */
 } job_t;
 
@@ -293,22 +297,22 @@ static void set_interest(worker_t *w, job_t *j, int fd, uint32_t *current, uint3
   if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) *current = want;
 }
 
-/* A link's stored upload: its progress (at most once a second) and, once, its end (`link_code` when the link ended). */
-static void report_store(job_t *j, int link_code) {
-  if (!j->store_id || j->store_over) return;
+/* A link's stored upload or sent download: its progress (at most once a second) and, once, its end (`link_code` when the link ended). */
+static void report_linked(job_t *j, int link_code) {
+  if (!j->linked_id || j->linked_over) return;
   int end;
-  int64_t stored = tls_link_stored(j->tls, &end);
+  int64_t stored = j->linked_count < 0 ? tls_link_stored(j->tls, &end) : tls_link_sent(j->tls, &end);
   if (end == WAIT && link_code != WAIT) end = link_code; /* the link ended first: the store ends with it */
   if (end == WAIT) {
     int64_t now = now_ns();
-    if (stored == j->store_reported || now < j->report_at) return;
-    post(j->store_id, 0, stored - j->store_reported, 0);
-    j->store_reported = stored;
+    if (stored == j->linked_reported || now < j->report_at) return;
+    post(j->linked_id, 0, stored - j->linked_reported, 0);
+    j->linked_reported = stored;
     j->report_at = now + PROGRESS_NS;
     return;
   }
-  j->store_over = 1;
-  post(j->store_id, 1, stored - j->store_reported, end);
+  j->linked_over = 1;
+  post(j->linked_id, 1, stored - j->linked_reported, end);
 }
 
 /*
@@ -322,7 +326,7 @@ static int run_tls(worker_t *w, job_t *j, int plain_event, uint32_t events) {
   int handshake = 0;
   int code = tls_link_step(j->tls, plain_event, events, &sock_interest, &plain_interest, &handshake);
   if (handshake) post(j->id, 2, 0, handshake);
-  report_store(j, code);
+  report_linked(j, code);
   if (code != WAIT) return code;
   if (!plain_event && (events & (EPOLLHUP | EPOLLERR)) && sock_interest == 0 && !j->sock_detached) {
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, j->sock, NULL);
@@ -358,9 +362,9 @@ static void finish(worker_t *w, job_t *j, int code) {
   epoll_ctl(w->epfd, EPOLL_CTL_DEL, j->sock, NULL);
   const char *reason = NULL;
   if (j->tls) {
-    if (j->store_file >= 0) close(j->store_file); /* asked for, never started: the store ends with the link */
-    j->store_file = -1;
-    report_store(j, code);
+    if (j->linked_file >= 0) close(j->linked_file); /* asked for, never started: it ends with the link */
+    j->linked_file = -1;
+    report_linked(j, code);
     reason = code == CODE_TLS_FAILED ? tls_link_reason(j->tls) : NULL;
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, tls_link_plain_fd(j->tls), NULL);
     tls_link_free(j->tls, code);
@@ -396,22 +400,27 @@ static void *work(void *arg) {
       if (events[i].data.ptr == NULL) {
         uint64_t count;
         (void)!read(w->wakefd, &count, sizeof count);
-        /* Links asked to store their upload (engineTlsStore) start now. */
+        /* Links asked to store an upload (engineTlsStore) or send a download (engineTlsSend) start now. */
         for (;;) {
           job_t *asked = NULL;
           pthread_mutex_lock(&lock);
           for (job_t *j = running; j; j = j->next) {
-            if (j->store_file >= 0 && j->tls && !j->finished && &workers[j->worker] == w) {
+            if (j->linked_file >= 0 && j->tls && !j->finished && &workers[j->worker] == w) {
               asked = j;
               break;
             }
           }
-          int file = asked ? asked->store_file : -1;
-          if (asked) asked->store_file = -1;
+          int file = asked ? asked->linked_file : -1;
+          if (asked) asked->linked_file = -1;
           pthread_mutex_unlock(&lock);
           if (!asked) break;
-          tls_link_store(asked->tls, file, asked->store_offset);
-          int code = run_tls(w, asked, 0, 0);
+          int code = WAIT;
+          if (asked->linked_count < 0) tls_link_store(asked->tls, file, asked->linked_offset);
+          else if (tls_link_send(asked->tls, file, asked->linked_offset, asked->linked_count) != 0) {
+            close(file);
+            code = ENOMEM; /* the link ends with it: JavaScript's transfer fails, not just its send */
+          }
+          if (code == WAIT) code = run_tls(w, asked, 0, 0);
           if (code != WAIT) {
             finish(w, asked, code);
             asked->next = dead;
@@ -545,7 +554,7 @@ static napi_value submit(napi_env env, enum kind kind, int64_t id, int64_t sock,
   j->offset = offset;
   j->remaining = count;
   j->pipe_r = j->pipe_w = -1;
-  j->store_file = -1;
+  j->linked_file = -1;
   j->report_at = now_ns() + PROGRESS_NS;
   j->worker = next_worker;
   next_worker = (next_worker + 1) % nworkers;
@@ -662,20 +671,28 @@ static napi_value js_engine_cancel(napi_env env, napi_callback_info info) {
  * JavaScript's end of the socketpair. Progress and the end come under `storeId` (the end: 0
  * when the client's stream ended, FILE_ERROR_BASE + errno, or how the link ended); JavaScript
  * must have stopped reading its end first. Cancelling the link cancels the store.
+ *
+ * engineTlsSend(linkId, sendId, fileFd, offset, count) -> 0, or -errno: the same for a
+ * download: the link reads `count` bytes of the file from `offset` straight into its record
+ * buffer, instead of JavaScript sending them through the socketpair (a sendfile into it, a
+ * read out of it, and a wakeup of each side per 64 KiB). The end: 0 once every byte is with
+ * the socket (or the file ended early), FILE_ERROR_BASE + errno, or how the link ended.
+ * JavaScript must not have written to its end; it ends its end afterwards, as usual.
  */
-static napi_value js_engine_tls_store(napi_env env, napi_callback_info info) {
-  int64_t a[4];
-  if (int_args(env, info, 4, a) != 0 || !started || a[1] == 0) return int_value(env, -EINVAL);
+static napi_value link_file(napi_env env, napi_callback_info info, int sending) {
+  int64_t a[5];
+  if (int_args(env, info, sending ? 5 : 4, a) != 0 || !started || a[1] == 0 || (sending && a[4] < 0)) return int_value(env, -EINVAL);
   int file = fcntl((int)a[2], F_DUPFD_CLOEXEC, 3);
   if (file < 0) return int_value(env, -errno);
   int found = -1;
   pthread_mutex_lock(&lock);
   for (job_t *j = running; j; j = j->next) {
-    /* In the list means not finished: finish() unlinks a job under the lock before reporting the store. */
-    if (j->id == (int32_t)a[0] && j->kind == TLS && !j->cancel && !j->store_id) {
-      j->store_id = (int32_t)a[1];
-      j->store_file = file;
-      j->store_offset = a[3];
+    /* In the list means not finished: finish() unlinks a job under the lock before reporting the linked file. */
+    if (j->id == (int32_t)a[0] && j->kind == TLS && !j->cancel && !j->linked_id) {
+      j->linked_id = (int32_t)a[1];
+      j->linked_file = file;
+      j->linked_offset = a[3];
+      j->linked_count = sending ? a[4] : -1;
       found = j->worker;
       break;
     }
@@ -685,10 +702,18 @@ static napi_value js_engine_tls_store(napi_env env, napi_callback_info info) {
     close(file);
     return int_value(env, -ESRCH);
   }
-  if (live_jobs++ == 0) napi_ref_threadsafe_function(env, tsfn); /* the store's end is one more event 1 */
+  if (live_jobs++ == 0) napi_ref_threadsafe_function(env, tsfn); /* its end is one more event 1 */
   uint64_t one = 1;
   (void)!write(workers[found].wakefd, &one, sizeof one);
   return int_value(env, 0);
+}
+
+static napi_value js_engine_tls_store(napi_env env, napi_callback_info info) {
+  return link_file(env, info, 0);
+}
+
+static napi_value js_engine_tls_send(napi_env env, napi_callback_info info) {
+  return link_file(env, info, 1);
 }
 
 /* Empty pipes kept for uploads: two descriptors each that tests must not count as leaked. */
@@ -709,4 +734,5 @@ void wharf_register_engine(napi_env env, napi_value exports) {
   export_function(env, exports, "engineWaitReadable", js_engine_wait_readable);
   export_function(env, exports, "engineTls", js_engine_tls);
   export_function(env, exports, "engineTlsStore", js_engine_tls_store);
+  export_function(env, exports, "engineTlsSend", js_engine_tls_send);
 }

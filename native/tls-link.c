@@ -76,7 +76,15 @@ extern SSL *SSL_new(SSL_CTX *);
 extern void SSL_free(SSL *);
 extern SSL_CTX *SSL_get_SSL_CTX(const SSL *);
 extern long SSL_ctrl(SSL *, int, long, void *);
-extern int SSL_set_fd(SSL *, int);
+extern void SSL_set_bio(SSL *, BIO *, BIO *);
+extern BIO *BIO_new_socket(int, int);
+extern const struct bio_method_st *BIO_f_buffer(void);
+extern BIO *BIO_new(const struct bio_method_st *);
+extern BIO *BIO_push(BIO *, BIO *);
+extern int BIO_up_ref(BIO *);
+extern long BIO_ctrl(BIO *, int, long, void *);
+extern long BIO_int_ctrl(BIO *, int, long, int);
+extern int BIO_test_flags(const BIO *, int);
 extern void SSL_set_accept_state(SSL *);
 extern int SSL_do_handshake(SSL *);
 extern int SSL_read_ex(SSL *, void *, size_t, size_t *);
@@ -119,6 +127,11 @@ extern napi_status napi_create_int32(napi_env, int32_t, napi_value *);
 #define SSL_MODE_RELEASE_BUFFERS 0x10L
 #define SSL_OP_IGNORE_UNEXPECTED_EOF ((uint64_t)1 << 7)
 #define SSL_OP_NO_RENEGOTIATION ((uint64_t)1 << 30)
+#define BIO_NOCLOSE 0x00
+#define BIO_CTRL_FLUSH 11
+#define BIO_CTRL_WPENDING 13
+#define BIO_C_SET_BUFF_SIZE 117
+#define BIO_FLAGS_SHOULD_RETRY 0x08
 #define SSL_ERROR_WANT_READ 2
 #define SSL_ERROR_WANT_WRITE 3
 #define SSL_ERROR_SYSCALL 5
@@ -127,6 +140,15 @@ extern napi_status napi_create_int32(napi_env, int32_t, napi_value *);
 
 /* Decrypted bytes gathered before one write to JavaScript's end, and plaintext taken from it per read. */
 #define LINK_BUFFER (64 << 10)
+/*
+ * Records gathered before one write to the client's socket. OpenSSL writes each record (at
+ * most 16 KiB) with its own write(2) to the socket BIO: 65 536 system calls, and as many
+ * trips through loopback's TCP stack, per GiB sent. A buffering BIO in front of the socket
+ * sends them 256 KiB at a time; the link flushes it before it waits for anything.
+ */
+#define WRITE_BUFFER (256 << 10)
+/* Bytes read from the file per pread when the link sends a file itself (tls_link_send). */
+#define SEND_BUFFER (256 << 10)
 /* The socketpair's buffers: a few writes' worth, so neither side waits on the other's every wakeup. */
 #define PAIR_BUFFER (512 << 10)
 /* As Node's FtpTls (src/ftp/tls.ts): a data connection may resume a session made hours ago. */
@@ -302,16 +324,52 @@ struct tls_link {
   int peer_done;  /* the client's close_notify (or end of stream) was read */
   int plain_shut; /* ... and passed on to JavaScript as the end of its stream */
   int local_done; /* JavaScript ended its side */
+  int notify_queued; /* our close_notify is in the write buffer */
   int notify_sent;
+  BIO *wbio;        /* the write buffer in front of the socket (OpenSSL owns it) */
   int plain_gone; /* JavaScript's end hung up */
   const char *reason;
   int file;          /* storing: decrypted bytes go to this file (the engine's own descriptor), else -1 */
   int64_t offset;    /* storing: where the next byte goes */
   int64_t stored;    /* storing: bytes written so far */
   int store_end;     /* storing: WAIT, then how it ended (0, or FILE_ERROR_BASE + errno) */
+  int source;          /* sending: the file read into `out` instead of JavaScript's end (the engine's own descriptor), else -1 */
+  int64_t source_offset, source_left; /* sending: the next byte to read, and how many are left */
+  int64_t sent;        /* sending: bytes handed to OpenSSL (and so to the socket) so far */
+  int send_end;        /* sending: WAIT, then how it ended (0, or FILE_ERROR_BASE + errno) */
+  size_t out_size;     /* the capacity of `out` */
   unsigned char *in, *out; /* client -> JavaScript, JavaScript -> client (allocated after the handshake) */
   size_t in_len, in_off, out_len, out_off;
 };
+
+/* Reads straight from `sock`, writes through the write buffer (WRITE_BUFFER); 0, or -1. */
+static int attach_socket(tls_link_t *link, int sock) {
+  BIO *socket_bio = BIO_new_socket(sock, BIO_NOCLOSE);
+  BIO *buffer = socket_bio ? BIO_new(BIO_f_buffer()) : NULL;
+  if (!buffer || BIO_int_ctrl(buffer, BIO_C_SET_BUFF_SIZE, WRITE_BUFFER, 1) != 1) {
+    if (buffer) BIO_free(buffer);
+    if (socket_bio) BIO_free(socket_bio);
+    errno = ENOMEM;
+    return -1;
+  }
+  BIO_push(buffer, socket_bio);
+  BIO_up_ref(socket_bio); /* one reference for the read side, one for the chain */
+  SSL_set_bio(link->ssl, socket_bio, buffer);
+  link->wbio = buffer;
+  return 0;
+}
+
+/* Writes out what the write buffer holds: 0 once it is empty, WAIT (for EPOLLOUT), or an errno. */
+static int flush_out(tls_link_t *link, uint32_t *sock_interest) {
+  if (BIO_ctrl(link->wbio, BIO_CTRL_WPENDING, 0, NULL) <= 0) return 0;
+  errno = 0;
+  if (BIO_ctrl(link->wbio, BIO_CTRL_FLUSH, 0, NULL) > 0) return 0;
+  if (BIO_test_flags(link->wbio, BIO_FLAGS_SHOULD_RETRY)) {
+    *sock_interest |= EPOLLOUT;
+    return WAIT;
+  }
+  return errno ? errno : EIO;
+}
 
 tls_link_t *tls_link_new(void *context, int sock, int *js_fd) {
   tls_link_t *link = calloc(1, sizeof *link);
@@ -320,8 +378,10 @@ tls_link_t *tls_link_new(void *context, int sock, int *js_fd) {
   link->sock = sock;
   link->file = -1;
   link->store_end = WAIT;
+  link->source = -1;
+  link->send_end = WAIT;
   link->ssl = SSL_new(context);
-  if (!link->ssl || SSL_set_fd(link->ssl, sock) != 1 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+  if (!link->ssl || attach_socket(link, sock) != 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
     int err = errno ? errno : ENOMEM;
     if (link->ssl) SSL_free(link->ssl);
     ERR_clear_error();
@@ -400,6 +460,26 @@ void tls_link_store(tls_link_t *link, int file, int64_t offset) {
   if (link->store_end == WAIT && store_bytes(link, link->in + link->in_off, link->in_len - link->in_off) == 0) link->in_off = link->in_len = 0;
 }
 
+int tls_link_send(tls_link_t *link, int file, int64_t offset, int64_t count) {
+  /* Larger reads than JavaScript's writes: one pread per SEND_BUFFER, and OpenSSL cuts the
+   * records from it. Before the handshake `out` does not exist yet: it is made at this size then. */
+  if (link->out && link->out_size < SEND_BUFFER) {
+    unsigned char *bigger = realloc(link->out, SEND_BUFFER);
+    if (!bigger) return ENOMEM;
+    link->out = bigger;
+    link->out_size = SEND_BUFFER;
+  }
+  link->source = file;
+  link->source_offset = offset;
+  link->source_left = count;
+  return 0;
+}
+
+int64_t tls_link_sent(const tls_link_t *link, int *end) {
+  *end = link->send_end;
+  return link->sent;
+}
+
 int64_t tls_link_stored(const tls_link_t *link, int *end) {
   *end = link->store_end;
   return link->stored;
@@ -454,19 +534,48 @@ static int pump_in(tls_link_t *link, uint32_t *sock_interest, uint32_t *plain_in
   return WAIT;
 }
 
-/* JavaScript -> client, then our close_notify once JavaScript ended its side. */
-static int pump_out(tls_link_t *link, uint32_t *sock_interest, uint32_t *plain_interest, int *progress) {
-  while (link->out_off < link->out_len) {
-    size_t sent = 0;
-    ERR_clear_error();
-    int ret = SSL_write_ex(link->ssl, link->out + link->out_off, link->out_len - link->out_off, &sent);
-    if (ret != 1) return ssl_wait(link, ret, sock_interest);
-    link->out_off += sent;
-    *progress = 1;
+/* Sending: the next piece of the file into `out`; 0 when there is none (send_end says why). */
+static size_t read_source(tls_link_t *link) {
+  while (link->source_left > 0) {
+    size_t want = (size_t)link->source_left < link->out_size ? (size_t)link->source_left : link->out_size;
+    ssize_t n = pread(link->source, link->out, want, link->source_offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      link->send_end = FILE_ERROR_BASE + errno;
+      return 0;
+    }
+    if (n == 0) break; /* the file got shorter: what there was is sent, as a plain download does */
+    link->source_offset += n;
+    link->source_left -= n;
+    return (size_t)n;
   }
-  link->out_off = link->out_len = 0;
+  link->send_end = 0;
+  return 0;
+}
+
+/* JavaScript (or the file, when sending) -> client, then our close_notify once JavaScript ended its side. */
+static int pump_out(tls_link_t *link, uint32_t *sock_interest, uint32_t *plain_interest, int *progress) {
+  for (;;) {
+    while (link->out_off < link->out_len) {
+      size_t sent = 0;
+      ERR_clear_error();
+      int ret = SSL_write_ex(link->ssl, link->out + link->out_off, link->out_len - link->out_off, &sent);
+      if (ret != 1) return ssl_wait(link, ret, sock_interest);
+      link->out_off += sent;
+      if (link->source >= 0) link->sent += (int64_t)sent;
+      *progress = 1;
+    }
+    link->out_off = link->out_len = 0;
+    if (link->source < 0 || link->send_end != WAIT) break;
+    link->out_len = read_source(link);
+    if (link->out_len == 0) {
+      *progress = 1; /* the send's end is reported; JavaScript's end comes next */
+      break;
+    }
+  }
+  if (link->source >= 0 && link->send_end == WAIT) return WAIT;
   if (!link->local_done) {
-    ssize_t n = read(link->plain, link->out, LINK_BUFFER);
+    ssize_t n = read(link->plain, link->out, link->out_size);
     if (n > 0) {
       link->out_len = (size_t)n;
       *progress = 1; /* sent on the next round */
@@ -481,14 +590,20 @@ static int pump_out(tls_link_t *link, uint32_t *sock_interest, uint32_t *plain_i
     *progress = 1;
   }
   if (!link->notify_sent) {
-    ERR_clear_error();
-    int ret = SSL_shutdown(link->ssl);
-    if (ret < 0) {
-      int code = ssl_wait(link, ret, sock_interest);
-      /* The client already said goodbye and has every byte: our close_notify is a courtesy. */
-      if (code != WAIT && link->peer_done) ret = 0;
-      else return code;
+    if (!link->notify_queued) {
+      ERR_clear_error();
+      int ret = SSL_shutdown(link->ssl);
+      if (ret < 0) {
+        int code = ssl_wait(link, ret, sock_interest);
+        /* The client already said goodbye and has every byte: our close_notify is a courtesy. */
+        if (code == WAIT || !link->peer_done) return code;
+      }
+      link->notify_queued = 1;
     }
+    /* Every record, close_notify last, goes out before the FIN. */
+    int code = flush_out(link, sock_interest);
+    if (code == WAIT) return WAIT;
+    if (code != 0 && !link->peer_done) return code;
     shutdown(link->sock, SHUT_WR);
     link->notify_sent = 1;
     *progress = 1;
@@ -511,7 +626,8 @@ int tls_link_step(tls_link_t *link, int plain_event, uint32_t events, uint32_t *
         return code;
       }
       link->in = malloc(LINK_BUFFER);
-      link->out = malloc(LINK_BUFFER);
+      link->out_size = link->source >= 0 ? SEND_BUFFER : LINK_BUFFER;
+      link->out = malloc(link->out_size);
       if (!link->in || !link->out) return ENOMEM;
       link->handshaken = 1;
       *handshake = SSL_session_reused(link->ssl) ? 1 : 2;
@@ -521,6 +637,9 @@ int tls_link_step(tls_link_t *link, int plain_event, uint32_t events, uint32_t *
     if (code != WAIT) return code;
     if (link->plain_shut && link->notify_sent) return 0;
     if (progress) continue;
+    /* Nothing more to do now: what the write buffer holds goes out before the link waits. */
+    code = flush_out(link, &want_sock);
+    if (code != WAIT && code != 0) return code;
     /* JavaScript's end is gone while we wait for the client (it gave up on a silent one). */
     if (link->plain_gone && want_plain == 0) return CODE_CANCELLED;
     *sock_interest = want_sock;
@@ -540,6 +659,7 @@ void tls_link_free(tls_link_t *link, int code) {
   }
   if (link->js_peer >= 0) close(link->js_peer);
   if (link->file >= 0) close(link->file);
+  if (link->source >= 0) close(link->source);
   close(link->plain);
   SSL_free(link->ssl);
   ERR_clear_error();

@@ -43,6 +43,18 @@ int tls_link_step(tls_link_t *link, int plain_event, uint32_t events, uint32_t *
  */
 void tls_link_store(tls_link_t *link, int file, int64_t offset);
 
+/*
+ * From now on the link sends `count` bytes of `file` (owned by the link from here) from
+ * `offset` itself, read straight into its record buffer, instead of what JavaScript writes to
+ * its end: a download sent without a hop. JavaScript must not have written to its end; once
+ * the send is over (tls_link_sent), the link goes back to JavaScript's end, whose end of
+ * stream then closes the link as usual. 0, or ENOMEM.
+ */
+int tls_link_send(tls_link_t *link, int file, int64_t offset, int64_t count);
+
+/* Bytes sent so far; *end is CODE_WAIT while sending goes on, then 0 (all sent, or the file ended early) or FILE_ERROR_BASE + errno. */
+int64_t tls_link_sent(const tls_link_t *link, int *end);
+
 /* Bytes stored so far; *end is CODE_WAIT while storing goes on, then 0 (the client's stream ended) or FILE_ERROR_BASE + errno. */
 int64_t tls_link_stored(const tls_link_t *link, int *end);
 

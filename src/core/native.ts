@@ -150,6 +150,8 @@ export interface NativeEngine {
   tlsContext?(cert: Buffer, key: Buffer, ticketKeys: Buffer, sessionIdContext: Buffer, minVersion: number, cipherList: string, cipherSuites: string, options: number): NativeTlsContext | string;
   /** The link `linkId` stores the rest of its upload into the file at `offset` (reported under `storeId`): 0 or -errno. */
   engineTlsStore?(linkId: number, storeId: number, fileFd: number, offset: number): number;
+  /** The link `linkId` sends `count` bytes of the file from `offset` itself (reported under `sendId`): 0 or -errno. */
+  engineTlsSend?(linkId: number, sendId: number, fileFd: number, offset: number, count: number): number;
   /** Adds a session Node's 'newSession' reported (DER) to the context's cache (TLS 1.2 session ids): 1 when added. */
   tlsAddSession?(context: NativeTlsContext, session: Buffer): number;
 }

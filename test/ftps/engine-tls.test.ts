@@ -2,8 +2,8 @@
 // TLS link (src/ftp/engine-tls.ts, native/tls-link.c), which hands JavaScript a plain
 // socketpair end, and Node's own TLS, forced with WHARF_ENGINE_TLS=off (read when a server
 // with TLS is created). Both must move the same bytes with the same replies: byte-exact
-// transfers in TLS 1.2 and 1.3, ABOR, a handshake that is not TLS, a reset, and an upload
-// that ends with FIN but without close_notify.
+// transfers in TLS 1.2 and 1.3, ABOR, a handshake that is not TLS, a reset, an upload
+// that ends with FIN but without close_notify, REST, and a file that shrinks mid-download.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
@@ -357,3 +357,46 @@ test('a PROT P upload ended by a TCP FIN without close_notify is treated alike o
   }
   if (results.engine) assert.deepEqual(results.engine, results.node, 'both paths end such an upload the same way');
 });
+
+// 7. Downloads the engine's link sends from the file itself (tls_link_send): from a REST
+// offset, and from a file that gets shorter while the reader stalls. Both paths must agree.
+for (const path of PATHS) {
+  test(`${path} TLS: REST at an odd offset then RETR over PROT P sends the exact tail; a file truncated during a stalled download ends with 226 and a prefix of it`, async () => {
+    const srv = await startOn(path);
+    try {
+      const body = randomBytes(5 * MiB + 3);
+      await writeFile(join(srv.root, 'tail.bin'), body);
+      const c = await protectedSession(srv.port);
+      for (const offset of [1_234_567, body.length - 300_001, body.length]) {
+        assert.equal((await c.send(`REST ${offset}`)).code, 350);
+        const got = await retr(c, 'tail.bin');
+        assert.equal(got.length, body.length - offset, `REST ${offset}: length`);
+        assert.ok(got.equals(body.subarray(offset)), `REST ${offset}: the bytes from the offset on`);
+      }
+
+      const shrinking = randomBytes(32 * MiB);
+      await writeFile(join(srv.root, 'shrink.bin'), shrinking);
+      const d = await secureData(c);
+      d.tls.pause(); // nothing is read: the download stalls with at most a few MiB in flight
+      const parts: Buffer[] = [];
+      d.tls.on('data', (chunk: Buffer) => parts.push(chunk));
+      const ended = once(d.tls, 'end');
+      opened(await c.send('RETR shrink.bin'));
+      await d.secured;
+      await sleep(300);
+      await truncate(join(srv.root, 'shrink.bin'), 1 * MiB);
+      d.tls.resume();
+      await ended;
+      const done = await c.read(15_000);
+      assert.equal(done.code, 226, done.text);
+      const got = Buffer.concat(parts);
+      assert.ok(got.length >= 1 * MiB && got.length < shrinking.length, `received ${got.length} bytes of a file cut to 1 MiB from 32 MiB`);
+      assert.ok(got.equals(shrinking.subarray(0, got.length)), 'what arrived is the start of the file');
+      await until(() => engineJobs() === 0, `${path}: no engine job left`);
+      assert.equal((await c.send('NOOP')).code, 200, 'the session goes on');
+      c.close();
+    } finally {
+      await srv.close();
+    }
+  });
+}

@@ -1,8 +1,8 @@
 import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { read as readCb, readSync, closeSync } from 'node:fs';
-import { nativeIo, plainSocketFd, sendfileError, EAGAIN, type NativeIo } from '../native.js';
-import { transferEngine, CANCELLED, ENGINE_MIN_BYTES, type EngineJob, type TransferEngine } from './transfer-engine.js';
+import { nativeIo, plainSocketFd, sendfileError, errnoError, EAGAIN, type NativeIo } from '../native.js';
+import { transferEngine, tlsLinkOf, CANCELLED, CODE_TLS_FAILED, ENGINE_MIN_BYTES, type EngineJob, type TransferEngine } from './transfer-engine.js';
 
 const CHUNK = 1024 * 1024;
 /** Buffers in the send pool: one being read into while the others are with the kernel. */
@@ -137,7 +137,13 @@ export class FileSource extends Readable {
   async pumpTo(socket: net.Socket, onBytes: (n: number) => void): Promise<void> {
     const socketFd = nativeIo ? plainSocketFd(socket) : undefined;
     if (nativeIo && socketFd !== undefined) {
-      if (transferEngine && this.size - this.position >= ENGINE_MIN_BYTES) return this.sendByEngine(transferEngine, nativeIo, socket, socketFd, onBytes);
+      if (transferEngine && this.size - this.position >= ENGINE_MIN_BYTES) {
+        // FTPS terminated by the engine: its thread reads the file itself (no hop through the plaintext socket).
+        const link = socket.bytesWritten === 0 ? tlsLinkOf(socket) : undefined;
+        const sent = link?.send(this.fd, this.position, this.size - this.position, onBytes);
+        if (sent) return this.engineSent(sent, socket);
+        return this.sendByEngine(transferEngine, nativeIo, socket, socketFd, onBytes);
+      }
       return this.sendNative(nativeIo, socket, socketFd, onBytes);
     }
     // Buffers sized to what is left (plus one byte, so end of file is seen in the same read
@@ -241,6 +247,11 @@ export class FileSource extends Readable {
   private sendByEngine(engine: TransferEngine, io: NativeIo, socket: net.Socket, socketFd: number, onBytes: (n: number) => void): Promise<void> {
     const job = engine.download(socketFd, this.fd, this.position, this.size - this.position, onBytes);
     if (!job) return this.sendNative(io, socket, socketFd, onBytes);
+    return this.engineSent(job, socket);
+  }
+
+  /** An engine job sending to `socket`'s connection: a close or failure of the socket cancels it. */
+  private engineSent(job: EngineJob, socket: net.Socket): Promise<void> {
     let closed: Error | undefined;
     const onClose = () => {
       closed ??= new Error('data connection closed by peer');
@@ -266,10 +277,13 @@ export class FileSource extends Readable {
    * report (a client that closes as soon as it has them all still gets its 226).
    */
   private engineEnded(ended: EngineJob['ended'], cancelled: () => Error): Promise<void> {
-    return ended.then(({ code, bytes }) => {
+    return ended.then(({ code, bytes, reason }) => {
       this.position += bytes;
       if (code === 0) return;
       if (code === CANCELLED) throw cancelled();
+      if (code === CODE_TLS_FAILED) throw new Error(`TLS data connection failed (${reason ?? 'unknown reason'})`); // the connection's failure: a 426
+      const fileBase = nativeIo?.FILE_ERROR_BASE;
+      if (fileBase !== undefined && code >= fileBase) throw errnoError(-(code - fileBase), 'read'); // a TLS link's read of the file
       throw sendfileError(-code);
     });
   }

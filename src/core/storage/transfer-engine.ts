@@ -54,6 +54,15 @@ export interface EngineTlsLink extends EngineJob {
    * cancels the link.
    */
   store(fileFd: number, offset: number, onBytes: (n: number) => void): EngineJob | undefined;
+  /**
+   * Has the link send `count` bytes of the file from `offset` itself, read straight into its
+   * record buffer (no sendfile into the plaintext socket and read back out of it), or
+   * undefined when it cannot. JavaScript must not have written to the plaintext socket, and
+   * ends it once this ends. Ends with 0 once every byte is with the client's socket (or the
+   * file ended early), FILE_ERROR_BASE + errno when reading the file failed, or how the link
+   * ended; cancelling it cancels the link.
+   */
+  send(fileFd: number, offset: number, count: number, onBytes: (n: number) => void): EngineJob | undefined;
 }
 
 /** The links behind the plaintext sockets handed out for them (src/ftp/engine-tls.ts). */
@@ -176,14 +185,21 @@ class TransferEngine {
     };
     const job = this.submit(() => undefined, started, (r) => resumed(r));
     if (!job) return undefined;
-    // WHARF_ENGINE_TLS=relay: uploads pass through the plaintext socket as well (A/B runs).
-    const storeInto = process.env.WHARF_ENGINE_TLS === 'relay' ? undefined : this.io.engineTlsStore;
+    // WHARF_ENGINE_TLS=relay: transfers pass through the plaintext socket as well (A/B runs).
+    const relay = process.env.WHARF_ENGINE_TLS === 'relay';
+    const storeInto = relay ? undefined : this.io.engineTlsStore;
+    const sendFrom = relay ? undefined : this.io.engineTlsSend;
     const store = (fileFd: number, offset: number, onBytes: (n: number) => void): EngineJob | undefined => {
       if (!storeInto) return undefined;
       const stored = this.submit(onBytes, (id) => storeInto.call(this.io, job.id, id, fileFd, offset));
       return stored && { ended: stored.ended, cancel: job.cancel };
     };
-    return { plainFd, handshake, ended: job.ended, cancel: job.cancel, store };
+    const send = (fileFd: number, offset: number, count: number, onBytes: (n: number) => void): EngineJob | undefined => {
+      if (!sendFrom) return undefined;
+      const sent = this.submit(onBytes, (id) => sendFrom.call(this.io, job.id, id, fileFd, offset, count));
+      return sent && { ended: sent.ended, cancel: job.cancel };
+    };
+    return { plainFd, handshake, ended: job.ended, cancel: job.cancel, store, send };
   }
 
   private takeId(): number {
