@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { read as readCb, readSync, closeSync } from 'node:fs';
 import { nativeIo, plainSocketFd, sendfileError, errnoError, EAGAIN, type NativeIo } from '../native.js';
-import { transferEngine, tlsLinkOf, CANCELLED, CODE_TLS_FAILED, ENGINE_MIN_BYTES, type EngineJob, type TransferEngine } from './transfer-engine.js';
+import { transferEngine, tlsLinkOf, tlsLinkFailure, CANCELLED, CODE_TLS_FAILED, ENGINE_MIN_BYTES, type EngineJob, type TransferEngine } from './transfer-engine.js';
 
 const CHUNK = 1024 * 1024;
 /** Buffers in the send pool: one being read into while the others are with the kernel. */
@@ -277,11 +277,12 @@ export class FileSource extends Readable {
    * report (a client that closes as soon as it has them all still gets its 226).
    */
   private engineEnded(ended: EngineJob['ended'], cancelled: () => Error): Promise<void> {
-    return ended.then(({ code, bytes, reason }) => {
+    return ended.then((end) => {
+      const { code, bytes } = end;
       this.position += bytes;
       if (code === 0) return;
       if (code === CANCELLED) throw cancelled();
-      if (code === CODE_TLS_FAILED) throw new Error(`TLS data connection failed (${reason ?? 'unknown reason'})`); // the connection's failure: a 426
+      if (code === CODE_TLS_FAILED) throw tlsLinkFailure(end); // the connection's failure: a 426
       const fileBase = nativeIo?.FILE_ERROR_BASE;
       if (fileBase !== undefined && code >= fileBase) throw errnoError(-(code - fileBase), 'read'); // a TLS link's read of the file
       throw sendfileError(-code);

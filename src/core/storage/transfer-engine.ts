@@ -41,6 +41,11 @@ interface RunningJob {
 /** A link ended in OpenSSL; `reason` says why. */
 export const CODE_TLS_FAILED = -3;
 
+/** The error a TLS link's failed end stands for: OpenSSL's reason, or the code. */
+export function tlsLinkFailure({ code, reason }: EngineJobEnd): Error {
+  return new Error(`TLS data connection failed (${code === CODE_TLS_FAILED ? (reason ?? 'unknown reason') : code})`);
+}
+
 /** A TLS link the engine runs (native/tls-link.c): its plaintext end and its course. */
 export interface EngineTlsLink extends EngineJob {
   /** JavaScript's end of the plaintext socketpair; the caller owns it. */
@@ -189,16 +194,15 @@ class TransferEngine {
     const relay = process.env.WHARF_ENGINE_TLS === 'relay';
     const storeInto = relay ? undefined : this.io.engineTlsStore;
     const sendFrom = relay ? undefined : this.io.engineTlsSend;
-    const store = (fileFd: number, offset: number, onBytes: (n: number) => void): EngineJob | undefined => {
-      if (!storeInto) return undefined;
-      const stored = this.submit(onBytes, (id) => storeInto.call(this.io, job.id, id, fileFd, offset));
-      return stored && { ended: stored.ended, cancel: job.cancel };
+    /** A file transfer the link runs itself, reported under its own id; cancelling it cancels the link. */
+    const linked = (onBytes: (n: number) => void, begin: (id: number) => number): EngineJob | undefined => {
+      const started = this.submit(onBytes, begin);
+      return started && { ended: started.ended, cancel: job.cancel };
     };
-    const send = (fileFd: number, offset: number, count: number, onBytes: (n: number) => void): EngineJob | undefined => {
-      if (!sendFrom) return undefined;
-      const sent = this.submit(onBytes, (id) => sendFrom.call(this.io, job.id, id, fileFd, offset, count));
-      return sent && { ended: sent.ended, cancel: job.cancel };
-    };
+    const store = (fileFd: number, offset: number, onBytes: (n: number) => void) =>
+      storeInto && linked(onBytes, (id) => storeInto.call(this.io, job.id, id, fileFd, offset));
+    const send = (fileFd: number, offset: number, count: number, onBytes: (n: number) => void) =>
+      sendFrom && linked(onBytes, (id) => sendFrom.call(this.io, job.id, id, fileFd, offset, count));
     return { plainFd, handshake, ended: job.ended, cancel: job.cancel, store, send };
   }
 

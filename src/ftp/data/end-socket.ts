@@ -2,7 +2,7 @@ import { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { CODE_TLS_FAILED, tlsLinkOf, type EngineJob } from '../../core/storage/transfer-engine.js';
+import { tlsLinkFailure, tlsLinkOf, type EngineJob } from '../../core/storage/transfer-engine.js';
 
 /**
  * How long a TLS peer may take to close after our close_notify before it is cut off: by
@@ -35,8 +35,8 @@ export function endDataSocket(socket: Duplex): Promise<void> {
  */
 async function endEngineTls(socket: Duplex, link: EngineJob): Promise<void> {
   if (!socket.destroyed) await endAndAwaitPeer(socket);
-  const { code, reason } = await link.ended;
-  if (code !== 0) throw new Error(`TLS data connection failed (${code === CODE_TLS_FAILED ? reason : code})`);
+  const end = await link.ended;
+  if (end.code !== 0) throw tlsLinkFailure(end);
 }
 
 /**
