@@ -54,6 +54,9 @@ async function list(c: RawClient, command: string): Promise<{ data: Buffer; repl
   const received = readAll(data);
   const first = await c.send(command);
   if (first.code !== 150 && first.code !== 125) {
+    // No listing: the server may close the unused data connection with a reset before we
+    // destroy it, which rejects the read; nothing is expected from it either way.
+    received.catch(() => undefined);
     data.destroy();
     return { data: Buffer.alloc(0), replies: [`${first.code} ${first.text}`] };
   }
