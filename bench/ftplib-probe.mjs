@@ -12,10 +12,10 @@ import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { SERVERS, parseServerSpec } from './lib/servers.mjs';
 import { BENCH_DIR, SYSTEM_USER } from './lib/setup.mjs';
+import { median } from './lib/report.mjs';
 
 const [specs = 'wharf,pureftpd', repsText = '4', clients = '20', rounds = '100'] = process.argv.slice(2);
 const work = path.join(BENCH_DIR, '.work', 'quick');
-const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 /** [ns on CPU, ns runnable but waiting] of a thread. */
 const schedstat = (pid) => readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').slice(0, 2).map(Number);
 

@@ -100,10 +100,15 @@ export function sendfileError(result: number): NodeJS.ErrnoException {
   return err;
 }
 
+/** A negative native result that stands for a failure of the file (-(FILE_ERROR_BASE + errno)): its -errno; undefined for a socket's. */
+export function fileSideErrno(io: NativeIo, result: number): number | undefined {
+  return result <= -io.FILE_ERROR_BASE ? result + io.FILE_ERROR_BASE : undefined;
+}
+
 /** The error a negative spliceToFile result stands for, and whether the file (not the socket) failed. */
 export function spliceError(io: NativeIo, result: number): { error: NodeJS.ErrnoException; fileSide: boolean } {
-  const fileSide = result <= -io.FILE_ERROR_BASE;
-  return fileSide ? { error: errnoError(result + io.FILE_ERROR_BASE, 'write'), fileSide } : { error: errnoError(result, 'read'), fileSide };
+  const fileErrno = fileSideErrno(io, result);
+  return fileErrno !== undefined ? { error: errnoError(fileErrno, 'write'), fileSide: true } : { error: errnoError(result, 'read'), fileSide: false };
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { read as readCb, readSync, closeSync } from 'node:fs';
-import { nativeIo, plainSocketFd, sendfileError, errnoError, EAGAIN, type NativeIo } from '../native.js';
+import { nativeIo, plainSocketFd, sendfileError, errnoError, fileSideErrno, EAGAIN, type NativeIo } from '../native.js';
 import { transferEngine, tlsLinkOf, tlsLinkFailure, CANCELLED, CODE_TLS_FAILED, ENGINE_MIN_BYTES, type EngineJob, type TransferEngine } from './transfer-engine.js';
 
 const CHUNK = 1024 * 1024;
@@ -283,8 +283,8 @@ export class FileSource extends Readable {
       if (code === 0) return;
       if (code === CANCELLED) throw cancelled();
       if (code === CODE_TLS_FAILED) throw tlsLinkFailure(end); // the connection's failure: a 426
-      const fileBase = nativeIo?.FILE_ERROR_BASE;
-      if (fileBase !== undefined && code >= fileBase) throw errnoError(-(code - fileBase), 'read'); // a TLS link's read of the file
+      const fileErrno = nativeIo ? fileSideErrno(nativeIo, -code) : undefined;
+      if (fileErrno !== undefined) throw errnoError(fileErrno, 'read'); // a TLS link's read of the file
       throw sendfileError(-code);
     });
   }
