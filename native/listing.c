@@ -21,6 +21,16 @@
  * after start costs several times more. Here each entry is one readdir step, one fstatat
  * relative to the directory's descriptor, and a few bytes written in place.
  *
+ * Entries are read in batches of up to BATCH names, then stat'ed, then formatted in
+ * directory order. The fstatat calls are most of a big listing's time (the kernel's name
+ * lookup, ~75% of the CPU of a 10 000-entry MLSD here), so in a batch of PARALLEL_MIN names
+ * or more a helper thread stats the second half while the calling thread stats the first.
+ * On this 2-core machine that took the stat calls of 10 000 entries from 7.5 to 4.8 ms and a
+ * whole 10 000-entry MLSD from ~10 to ~8 ms when the other core was free (readdir and the
+ * formatting stay on one thread), for ~20% more CPU in all.
+ * Helpers are few (MAX_HELPERS at once, none on one core); a listing that finds none free
+ * stats alone, as small directories always do.
+ *
  * The output must be byte-identical to ListLineFormatter.line / FactsFormatter.line in
  * src/ftp/listing.ts (test/e2e/native-listing.test.ts compares the two paths).
  */
@@ -29,6 +39,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,9 +70,39 @@
 
 enum { PERM_FILE, PERM_DIR, PERM_OTHER };
 
+/* Names read ahead per batch: 512 x (256 + ~150) bytes, ~0.2 MiB while a listing is open. */
+#define BATCH 512
+/* Fewer names than this are stat'ed by the calling thread alone (a helper's wakeup would cost more than it saves). */
+#define PARALLEL_MIN 256
+#define MAX_HELPERS 4
+
+typedef struct {
+  char name[256];
+  unsigned short name_len;
+  int ok; /* fstatat succeeded: vanished or unreadable entries are skipped, as in JavaScript */
+  struct stat st;
+} batch_entry;
+
+/* A thread that stats the upper part of a batch while the caller stats the lower part. */
+typedef struct {
+  pthread_t thread;
+  sem_t go, done;
+  int quit;
+  int dir_fd;
+  batch_entry *from, *to;
+} stat_helper;
+
+/* Helpers running in the process, against MAX_HELPERS. */
+static atomic_int helpers_running;
+
 typedef struct {
   uint32_t magic;
   DIR *dir;
+  batch_entry *batch; /* allocated on the first fill */
+  size_t batch_len, batch_next;
+  int read_errno;  /* readdir failed after the entries of the batch: reported once they are sent */
+  int at_end;      /* readdir said there is no more */
+  stat_helper *helper; /* started by the first batch of PARALLEL_MIN names, if one may */
   int facts_format; /* 0: LIST lines, 1: MLSD fact lines */
   double now;
   uint32_t facts;
@@ -71,11 +114,81 @@ typedef struct {
 
 static const char MONTHS[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
+static void stat_range(int dir_fd, batch_entry *from, batch_entry *to) {
+  for (batch_entry *e = from; e < to; e++) e->ok = fstatat(dir_fd, e->name, &e->st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static void *helper_main(void *arg) {
+  stat_helper *h = arg;
+  for (;;) {
+    while (sem_wait(&h->go) != 0) {
+    } /* EINTR */
+    if (h->quit) return NULL;
+    stat_range(h->dir_fd, h->from, h->to);
+    sem_post(&h->done);
+  }
+}
+
+/* How many helpers the process may run: none on one core, at most one fewer than the cores. */
+static int helper_limit(void) {
+  static int limit = -1;
+  if (limit < 0) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    limit = cores <= 1 ? 0 : cores - 1 < MAX_HELPERS ? (int)cores - 1 : MAX_HELPERS;
+  }
+  return limit;
+}
+
+/* A helper for this listing, or NULL (none free, or the thread could not start). */
+static stat_helper *start_helper(int dir_fd) {
+  if (atomic_fetch_add(&helpers_running, 1) >= helper_limit()) {
+    atomic_fetch_sub(&helpers_running, 1);
+    return NULL;
+  }
+  stat_helper *h = calloc(1, sizeof *h);
+  if (h && sem_init(&h->go, 0, 0) == 0) {
+    if (sem_init(&h->done, 0, 0) == 0) {
+      h->dir_fd = dir_fd;
+      pthread_attr_t attr;
+      pthread_attr_init(&attr);
+      pthread_attr_setstacksize(&attr, 256 * 1024);
+      int err = pthread_create(&h->thread, &attr, helper_main, h);
+      pthread_attr_destroy(&attr);
+      if (err == 0) return h;
+      sem_destroy(&h->done);
+    }
+    sem_destroy(&h->go);
+  }
+  free(h);
+  atomic_fetch_sub(&helpers_running, 1);
+  return NULL;
+}
+
+static void stop_helper(stat_helper *h) {
+  h->quit = 1;
+  sem_post(&h->go);
+  pthread_join(h->thread, NULL);
+  sem_destroy(&h->go);
+  sem_destroy(&h->done);
+  free(h);
+  atomic_fetch_sub(&helpers_running, 1);
+}
+
+/* Closes the directory and lets go of everything a listing holds (close and finalize both). */
+static void release_listing(listing *l) {
+  if (l->helper) stop_helper(l->helper);
+  l->helper = NULL;
+  if (l->dir) closedir(l->dir);
+  l->dir = NULL;
+  free(l->batch);
+  l->batch = NULL;
+}
+
 static void finalize_listing(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   listing *l = data;
-  if (l->dir) closedir(l->dir);
+  release_listing(l);
   l->magic = 0;
   free(l);
 }
@@ -350,6 +463,51 @@ static napi_value js_list_open(napi_env env, napi_callback_info info) {
   return handle;
 }
 
+/*
+ * Reads the next batch of names and stats them. False when there is nothing left to send
+ * (the end, or a readdir error, which is then in read_errno).
+ */
+static int refill(listing *l) {
+  l->batch_len = l->batch_next = 0;
+  if (l->at_end) return 0;
+  if (!l->batch && !(l->batch = malloc(BATCH * sizeof *l->batch))) {
+    l->read_errno = ENOMEM;
+    l->at_end = 1;
+    return 0;
+  }
+  size_t n = 0;
+  while (n < BATCH) {
+    errno = 0;
+    struct dirent *entry = readdir(l->dir);
+    if (!entry) {
+      l->read_errno = errno;
+      l->at_end = 1;
+      break;
+    }
+    const char *name = entry->d_name;
+    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+    size_t len = strlen(name);
+    if (len > 255) continue; /* not on Linux (NAME_MAX) */
+    memcpy(l->batch[n].name, name, len + 1);
+    l->batch[n].name_len = (unsigned short)len;
+    n++;
+  }
+  int dir_fd = dirfd(l->dir);
+  batch_entry *b = l->batch;
+  if (n >= PARALLEL_MIN && !l->helper) l->helper = start_helper(dir_fd);
+  if (n >= PARALLEL_MIN && l->helper) {
+    stat_helper *h = l->helper;
+    h->from = b + n / 2;
+    h->to = b + n;
+    sem_post(&h->go);
+    stat_range(dir_fd, b, b + n / 2);
+    while (sem_wait(&h->done) != 0) {
+    } /* EINTR */
+  } else stat_range(dir_fd, b, b + n);
+  l->batch_len = n;
+  return n > 0;
+}
+
 static napi_value js_list_fill(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -362,30 +520,30 @@ static napi_value js_list_fill(napi_env env, napi_callback_info info) {
   if (napi_get_buffer_info(env, argv[1], &data, &length) != 0 || napi_get_value_uint32(env, argv[2], &offset) != 0 || offset > length)
     return number(env, -EINVAL);
   char *start = data, *p = start + offset, *end = start + length;
-  int dir_fd = dirfd(l->dir);
   for (;;) {
     if ((size_t)(end - p) < LINE_ROOM) return number(env, (double)(p - start) * 4 + STATUS_FULL);
-    errno = 0;
-    struct dirent *entry = readdir(l->dir);
-    if (!entry) {
-      if (errno) return number(env, -errno);
+    if (l->batch_next == l->batch_len && !refill(l)) {
+      if (l->read_errno && p == start + offset) {
+        int err = l->read_errno;
+        l->read_errno = 0;
+        return number(env, -err);
+      }
+      /* The lines before a readdir error go out first; the next call reports it. */
+      if (l->read_errno) return number(env, (double)(p - start) * 4 + STATUS_FULL);
       return number(env, (double)(p - start) * 4 + STATUS_END);
     }
-    const char *name = entry->d_name;
-    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
-    struct stat st;
-    if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue; /* vanished or unreadable: skipped, as in JavaScript */
-    size_t name_len = strlen(name);
+    batch_entry *e = &l->batch[l->batch_next++];
+    if (!e->ok) continue;
     /* As lstatEntry computes mtimeMs, then new Date(Math.round(...)). */
-    double ms = js_round((double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6);
-    if (needs_javascript(&st, ms)) {
-      memcpy(l->name, name, name_len);
-      l->name_len = name_len;
+    double ms = js_round((double)e->st.st_mtim.tv_sec * 1e3 + (double)e->st.st_mtim.tv_nsec / 1e6);
+    if (needs_javascript(&e->st, ms)) {
+      memcpy(l->name, e->name, e->name_len);
+      l->name_len = e->name_len;
       return number(env, (double)(p - start) * 4 + STATUS_JAVASCRIPT);
     }
-    p = l->facts_format ? put_facts(p, l, &st, ms) : put_ls_line(p, l, &st, ms);
+    p = l->facts_format ? put_facts(p, l, &e->st, ms) : put_ls_line(p, l, &e->st, ms);
     *p++ = ' ';
-    p = put(p, name, name_len);
+    p = put(p, e->name, e->name_len);
     *p++ = '\r';
     *p++ = '\n';
   }
@@ -407,10 +565,7 @@ static napi_value js_list_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != 0 || argc < 1) return number(env, -EINVAL);
   listing *l = listing_of(env, argv[0]);
-  if (l && l->dir) {
-    closedir(l->dir);
-    l->dir = NULL;
-  }
+  if (l) release_listing(l);
   return number(env, 0);
 }
 

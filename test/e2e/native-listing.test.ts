@@ -184,6 +184,10 @@ function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
+function threads(pid: number): number {
+  return readdirSync(`/proc/${pid}/task`).length;
+}
+
 test('no descriptor leaks: 50 listings (some aborted) leave the native server with the descriptors it had', async () => {
   const pid = native.child.pid!;
   const c = await login(native.port);
@@ -208,6 +212,39 @@ test('no descriptor leaks: 50 listings (some aborted) leave the native server wi
     assert.equal(openFds(pid), before);
   } finally {
     c.close();
+  }
+});
+
+test('big listings stat with helper threads that end with them: finished, aborted or cut off by a closed session', { skip: !nativeListing && 'no native module' }, async () => {
+  // A server of its own: helpers are capped per process, so one left running by an earlier
+  // test would only stop new ones from starting, and nothing here could tell.
+  const server = await serve([root, '--host', '127.0.0.1', '--port', '0', '--user', 'alice:wonderland', '--log-level', 'silent']);
+  const pid = server.child.pid!;
+  try {
+    const c = await login(server.port);
+    assert.equal((await list(c, 'LIST odd')).replies[1]!.slice(0, 3), '226'); // warm up: whatever starts once
+    const before = threads(pid);
+    for (const command of ['MLSD many', 'LIST many', 'MLSD huge']) assert.equal((await list(c, command)).replies[1]!.slice(0, 3), '226', command);
+    const data = await c.passive();
+    data.pause(); // the server stops on a full socket, in the middle of the listing
+    await c.send('LIST huge');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await c.send('ABOR')).code, 426);
+    await c.read();
+    data.destroy();
+    const cut = await login(server.port);
+    const cutData = await cut.passive();
+    cutData.pause();
+    await cut.send('MLSD huge');
+    await new Promise((r) => setTimeout(r, 100));
+    cut.close(); // the session goes while its listing waits for room
+    cutData.destroy();
+    assert.equal((await c.send('NOOP')).code, 200);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(threads(pid), before);
+    c.close();
+  } finally {
+    await server.stop();
   }
 });
 
