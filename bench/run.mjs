@@ -52,6 +52,21 @@ function freePageReportingOrder() {
   }
 }
 
+/**
+ * The kernel's dentry cache when the run starts (/proc/sys/fs/dentry-state), or null. Every
+ * name lookup walks a hash chain that grows with it, and deleted files stay in it as negative
+ * entries until memory runs short: after weeks of benchmark churn (1.2 million here), a
+ * 10 000-entry MLSD cost every server ~2.5x the CPU of a fresh cache. See docs/benchmarks.md.
+ */
+function dentryState() {
+  try {
+    const [total, , , , negative] = readFileSync('/proc/sys/fs/dentry-state', 'utf8').trim().split(/\s+/).map(Number);
+    return { total, negative };
+  } catch {
+    return null;
+  }
+}
+
 function wharfSupportsWorkers() {
   try {
     return execFileSync(process.execPath, [path.join(REPO, 'dist/src/cli/main.js'), 'serve', '--help'], { encoding: 'utf8' }).includes('--workers');
@@ -96,6 +111,7 @@ async function main() {
   const tlsPair = list.some((w) => w.tls) ? ensureTlsPair(work) : undefined;
 
   const startedAt = new Date().toISOString();
+  const dentriesAtStart = dentryState();
   let finished = false;
   const persist = () => {
   const machine = {
@@ -106,6 +122,7 @@ async function main() {
     node: process.version,
     curl: execFileSync('curl', ['--version'], { encoding: 'utf8' }).split('\n')[0],
     freePageReportingOrder: freePageReportingOrder(),
+    dentries: dentriesAtStart,
   };
   const versions = Object.fromEntries(started.map(({ server }) => [server.name, server.version() ?? 'unknown']));
   const run = {
