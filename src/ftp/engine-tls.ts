@@ -141,7 +141,6 @@ export class EngineTls {
 function adopt(link: EngineTlsLink): net.Socket {
   const socket = adoptSocket(link.plainFd);
   attachTlsLink(socket, link);
-  socket.on('error', () => undefined); // errors surface through the transfer's own listeners
   socket.once('close', () => {
     if (!socket.writableFinished) return link.cancel();
     const timer = setTimeout(() => link.cancel(), PEER_CLOSE_GRACE_MS);

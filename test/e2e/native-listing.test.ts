@@ -215,7 +215,7 @@ test('no descriptor leaks: 50 listings (some aborted) leave the native server wi
   }
 });
 
-test('big listings stat with helper threads that end with them, finished or aborted', { skip: !nativeListing && 'no native module' }, async () => {
+test('big listings stat with helper threads that end with them: finished, aborted or cut off by a closed session', { skip: !nativeListing && 'no native module' }, async () => {
   // A server of its own: helpers are capped per process, so one left running by an earlier
   // test would only stop new ones from starting, and nothing here could tell.
   const server = await serve([root, '--host', '127.0.0.1', '--port', '0', '--user', 'alice:wonderland', '--log-level', 'silent']);
@@ -233,6 +233,14 @@ test('big listings stat with helper threads that end with them, finished or abor
     assert.equal((await c.send('ABOR')).code, 426);
     await c.read();
     data.destroy();
+    const cut = await login(server.port);
+    const cutData = await cut.passive();
+    cutData.pause();
+    const cutFirst = await cut.send('MLSD huge');
+    assert.ok(cutFirst.code === 150 || cutFirst.code === 125, cutFirst.text);
+    await new Promise((r) => setTimeout(r, 100));
+    cut.close(); // the session goes while its listing waits for room
+    cutData.destroy(); // unread bytes: a reset, which the listing's next write meets
     assert.equal((await c.send('NOOP')).code, 200);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(threads(pid), before);

@@ -10,8 +10,8 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
-import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, readdirSync } from 'node:fs';
+import { mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { transferEngine } from '../../src/core/storage/transfer-engine.js';
 import { tempDir } from '../helpers/server.js';
@@ -314,6 +314,37 @@ for (const path of PATHS) {
       // ...and so does the server: a new session is served.
       const other = await protectedSession(srv.port);
       assert.ok(small.equals(await retr(other, 'small.bin')), 'a new session is served');
+      other.close();
+    } finally {
+      await srv.close();
+    }
+  });
+}
+
+// 5b. The same in the middle of a big listing: the listing's next write meets the reset.
+for (const path of PATHS) {
+  test(`${path} TLS: a TCP reset in the middle of a big PROT P listing is a 426, and the server keeps serving`, async () => {
+    const srv = await startOn(path);
+    try {
+      const dir = join(srv.root, 'many');
+      await mkdir(dir);
+      // ~7 MiB of LIST lines: more than loopback's socket buffers take, so the server is still writing at the reset
+      for (let i = 0; i < 30_000; i++) closeSync(openSync(join(dir, `${String(i).padStart(6, '0')}${'n'.repeat(200)}`), 'w'));
+      const c = await protectedSession(srv.port);
+      for (const command of ['LIST many', 'MLSD many']) {
+        const d = await secureData(c);
+        opened(await c.send(command));
+        await d.secured;
+        await once(d.tls, 'data');
+        d.tcp.resetAndDestroy(); // RST: no close_notify, no FIN
+        const reply = await c.read(10_000);
+        assert.equal(reply.code, 426, `${command}: ${reply.text}`);
+        assert.equal((await c.send('NOOP')).code, 200, 'the session goes on');
+      }
+      c.socket.destroy();
+      await until(() => engineJobs() === 0, 'no engine job left after the resets');
+      const other = await protectedSession(srv.port);
+      assert.equal((await other.send('NOOP')).code, 200, 'a new session is served');
       other.close();
     } finally {
       await srv.close();

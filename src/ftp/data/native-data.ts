@@ -52,5 +52,10 @@ export const ECONNABORTED = 103;
 export function adoptSocket(fd: number): net.Socket {
   // pauseOnCreate is net.Socket's own option (what net.Server's pauseOnConnect uses); not in the typings.
   const options = { fd, readable: true, writable: true, pauseOnCreate: true } as net.SocketConstructorOpts;
-  return new net.Socket(options);
+  const socket = new net.Socket(options);
+  // As every accepted data socket has (data/endpoints.ts): a peer that resets the connection
+  // fails the next write with an 'error' event, and one nobody listens to is thrown and takes
+  // the whole server down. Transfers learn of it from the socket's close and destroyed state.
+  socket.on('error', () => undefined);
+  return socket;
 }
