@@ -27,10 +27,23 @@ export interface EngineTlsConnection {
 
 /** Raw sockets whose connection the engine took over (destroyed here, alive in the engine). */
 const handedOver = new WeakSet<net.Socket>();
+/** The links of those whose handshake still runs: until it is done, the raw socket is all its owners hold. */
+const handshaking = new WeakMap<net.Socket, EngineTlsLink>();
 
 /** Whether the engine took over this (destroyed) raw socket's connection: it is still connected. */
 export function handedToEngine(raw: net.Socket): boolean {
   return handedOver.has(raw);
+}
+
+/**
+ * Closes the connection of a raw socket the engine took over while its handshake still runs
+ * (ABOR, a closed session, a new PASV close the data connection by its raw socket, and
+ * destroying that one again does nothing): left alone, a client that finishes the handshake
+ * later would get the aborted transfer, or a connection nobody ever closes. Once the
+ * handshake is done the link belongs to the transfer's socket, and this does nothing.
+ */
+export function closeHandedOver(raw: net.Socket): void {
+  handshaking.get(raw)?.cancel();
 }
 
 interface HandleWithReading {
@@ -107,6 +120,7 @@ export class EngineTls {
     const link = fd === undefined ? undefined : transferEngine!.tls(this.context, fd);
     if (!link) return undefined;
     handedOver.add(raw);
+    handshaking.set(raw, link);
     raw.destroy(); // closes Node's descriptor; the connection lives on in the engine's duplicate
     return new Promise((resolve, reject) => {
       let timedOut = false;
@@ -119,10 +133,12 @@ export class EngineTls {
       void link.handshake.then((resumed) => {
         clearTimeout(timer);
         handed = true;
+        handshaking.delete(raw);
         resolve({ socket: adopt(link), resumed });
       });
       void link.ended.then((end) => {
         if (handed) return;
+        handshaking.delete(raw);
         handedOver.delete(raw); // the connection is gone: a transfer waiting for it now sees it closed
         clearTimeout(timer);
         closeSync(link.plainFd);

@@ -231,6 +231,52 @@ for (const path of PATHS) {
   });
 }
 
+// 3b. ABOR, or the end of the session, while the data connection's handshake has not happened
+// yet. The engine's link outlived the raw socket that endpoint.close() destroyed: ABOR waited
+// for the handshake, and a client that shook hands afterwards got the whole aborted file.
+for (const path of PATHS) {
+  test(`${path} TLS: ABOR or a closed session before the data connection's handshake: 426 at once, a late handshake gets no byte, nothing left`, async () => {
+    const srv = await startOn(path);
+    try {
+      await writeFile(join(srv.root, 'huge.bin'), '');
+      await truncate(join(srv.root, 'huge.bin'), 64 * MiB);
+      const fdsBefore = openFds();
+      for (const ending of ['ABOR', 'session closed'] as const) {
+        const c = await protectedSession(srv.port);
+        const session = c.tlsSession!;
+        const tcp = await connectData(await epsvPort(c));
+        tcp.on('error', () => undefined);
+        opened(await c.send('RETR huge.bin'));
+        if (ending === 'ABOR') {
+          c.write('ABOR\r\n');
+          const first = await c.read(2000);
+          assert.equal(first.code, 426, first.text);
+          const second = await c.read(2000);
+          assert.equal(second.code, 226, second.text);
+        } else {
+          c.close();
+          await until(() => srv.server.sessionCount === 0, 'the session closed');
+        }
+        const late = tls.connect({ socket: tcp, session, rejectUnauthorized: false });
+        late.on('error', () => undefined);
+        let got = 0;
+        late.on('data', (chunk: Buffer) => (got += chunk.length));
+        await closedWithin(tcp, 2000); // (a TLSSocket whose TCP closes before its handshake never says 'close')
+        late.destroy();
+        assert.equal(got, 0, `${ending}: no byte of the aborted download`);
+        if (ending === 'ABOR') {
+          assert.equal((await c.send('NOOP')).code, 200, 'the session goes on');
+          c.close();
+        }
+      }
+      await until(() => engineJobs() === 0, 'no engine job left');
+      await until(() => openFds() <= fdsBefore, `descriptors back to ${fdsBefore} (now ${openFds()})`);
+    } finally {
+      await srv.close();
+    }
+  });
+}
+
 // 4. Something other than a ClientHello on a PROT P data connection.
 /** Connects to a PROT P passive port, sends HTTP instead of a ClientHello, and returns the RETR's refusal. */
 async function garbageHandshake(c: TlsRawClient, name: string, content: Buffer): Promise<Reply> {

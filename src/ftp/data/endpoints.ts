@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import { sameHost } from './address.js';
 import { keepShape } from '../../core/warm-shapes.js';
-import { handedToEngine } from '../engine-tls.js';
+import { closeHandedOver, handedToEngine } from '../engine-tls.js';
 
 export class DataConnectionError extends Error {
   override readonly name = 'DataConnectionError';
@@ -107,7 +107,7 @@ export class PassiveEndpoint implements DataEndpoint {
  * transfer is using is destroyed by the transfer itself (ABOR, errors).
  */
 export function closeUnused(socket: net.Socket): void {
-  if (socket.destroyed) return;
+  if (socket.destroyed) return closeHandedOver(socket); // the engine may hold its connection (PROT P)
   socket.on('error', () => undefined);
   socket.resume();
   if (!socket.writableEnded) socket.end(); // ending twice builds (and throws away) an error with a stack
@@ -196,6 +196,8 @@ export class ActiveEndpoint implements DataEndpoint {
 
   close(): void {
     this.closed = true;
-    this.socket?.destroy();
+    if (!this.socket) return;
+    this.socket.destroy();
+    closeHandedOver(this.socket); // the engine may hold its connection (PROT P)
   }
 }

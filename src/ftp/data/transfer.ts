@@ -109,6 +109,9 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
       session.reply(425, `Can't open data connection: ${why}`);
       return { ok: false, bytes: 0, durationMs: Date.now() - startedAt };
     }
+    // ABOR or a closed session while the connection was being made (a TLS handshake that
+    // finished all the same): not one byte for a transfer that is over. The catch closes it.
+    if (state.abortedBy) throw new Error('aborted');
     state.connected = true;
     if (fd >= 0) fdTransfer = plan.runFd!(fd, state);
     if (!fdTransfer?.finished) session.releaseReplies();
