@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
+import { once } from 'node:events';
 import { randomBytes, createHash } from 'node:crypto';
 import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RawClient, readAll } from '../helpers/raw.js';
 import { rawSession } from '../helpers/session.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { nativeData } from '../../src/ftp/data/native-data.js';
 import { countResources, settleTo } from './leak-check.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -153,6 +155,41 @@ test('faults: an active-mode target that is not listening gets 425', async () =>
       c.close();
     });
   } finally {
+    await srv.close();
+  }
+});
+
+// A target whose accept queue is full: the kernel drops the server's SYN, so its connect
+// neither succeeds nor fails, as with a client whose firewall drops it. The native data
+// path's listener is the one at hand that nobody accepts from.
+test('faults: ABOR and QUIT while the server is still connecting to an active-mode target are answered at once', { skip: !nativeData && 'no native data path' }, async () => {
+  const srv = await startServer({ timeouts: { dataConnectMs: 10_000 } });
+  const listener = nativeData!.dataListen('127.0.0.1', 0);
+  const port = nativeData!.dataPort(listener);
+  const fillers: net.Socket[] = [];
+  try {
+    await writeFile(join(srv.root, 'f.txt'), 'hello');
+    for (;;) {
+      const s = net.connect({ port, host: '127.0.0.1' });
+      s.on('error', () => undefined);
+      fillers.push(s);
+      if (!(await Promise.race([once(s, 'connect').then(() => true), sleep(200).then(() => false)]))) break; // the queue is full
+      assert.ok(fillers.length < 64, 'the accept queue never filled');
+    }
+    await withoutLeaks(srv, async () => {
+      for (const verb of ['ABOR', 'QUIT']) {
+        const c = await loggedIn(srv);
+        assert.equal((await c.send(`PORT 127,0,0,1,${port >> 8},${port & 255}`)).code, 200);
+        assert.equal((await c.send('RETR f.txt')).code, 150);
+        c.write(`${verb}\r\n`);
+        assert.equal((await c.read(1500)).code, 426, `${verb}: the transfer still connecting is aborted`);
+        assert.equal((await c.read(1500)).code, verb === 'ABOR' ? 226 : 221);
+        c.close();
+      }
+    });
+  } finally {
+    for (const s of fillers) s.destroy();
+    nativeData?.dataClose(listener);
     await srv.close();
   }
 });

@@ -128,6 +128,8 @@ export class ActiveEndpoint implements DataEndpoint {
   readonly kind = 'active';
   private socket: net.Socket | undefined;
   private closed = false;
+  /** Ends the connect still in progress, if any (see close). */
+  private abandonConnect: (() => void) | undefined;
 
   constructor(
     readonly target: ActiveTarget,
@@ -173,12 +175,20 @@ export class ActiveEndpoint implements DataEndpoint {
       // connection over, and the client's ClientHello must still be in the kernel then.
       socket.pause();
       this.socket = socket;
-      const timer = setTimeout(() => {
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        this.abandonConnect = undefined;
         socket.destroy();
-        reject(new DataConnectionError(`Timed out connecting to ${this.target.host} port ${this.target.port}`));
-      }, timeoutMs);
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new DataConnectionError(`Timed out connecting to ${this.target.host} port ${this.target.port}`)), timeoutMs);
+      // A destroyed socket that never connected emits neither 'connect' nor 'error': close()
+      // must end the wait itself, or ABOR and QUIT wait for the timeout (a client whose
+      // firewall drops our SYN is common).
+      this.abandonConnect = () => fail(new DataConnectionError('Data connection closed'));
       socket.once('connect', () => {
         clearTimeout(timer);
+        this.abandonConnect = undefined;
         socket.removeAllListeners('error');
         socket.on('error', () => undefined);
         if (this.closed) {
@@ -186,16 +196,13 @@ export class ActiveEndpoint implements DataEndpoint {
           reject(new DataConnectionError('Data connection closed'));
         } else resolve(socket);
       });
-      socket.once('error', (err) => {
-        clearTimeout(timer);
-        socket.destroy();
-        reject(err);
-      });
+      socket.once('error', fail);
     });
   }
 
   close(): void {
     this.closed = true;
+    this.abandonConnect?.();
     if (!this.socket) return;
     this.socket.destroy();
     closeHandedOver(this.socket); // the engine may hold its connection (PROT P)
