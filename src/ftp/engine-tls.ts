@@ -25,10 +25,16 @@ export interface EngineTlsConnection {
   resumed: boolean;
 }
 
+/** A raw socket's connection as the engine holds it: its link, and the socket for it once the handshake is done. */
+interface HandedOver {
+  link: EngineTlsLink;
+  secured: net.Socket | undefined;
+  /** Its owner closed the connection (closeHandedOver). */
+  closed: boolean;
+}
+
 /** Raw sockets whose connection the engine took over (destroyed here, alive in the engine). */
-const handedOver = new WeakSet<net.Socket>();
-/** The links of those whose handshake still runs: until it is done, the raw socket is all its owners hold. */
-const handshaking = new WeakMap<net.Socket, EngineTlsLink>();
+const handedOver = new WeakMap<net.Socket, HandedOver>();
 
 /** Whether the engine took over this (destroyed) raw socket's connection: it is still connected. */
 export function handedToEngine(raw: net.Socket): boolean {
@@ -36,14 +42,20 @@ export function handedToEngine(raw: net.Socket): boolean {
 }
 
 /**
- * Closes the connection of a raw socket the engine took over while its handshake still runs
- * (ABOR, a closed session, a new PASV close the data connection by its raw socket, and
- * destroying that one again does nothing): left alone, a client that finishes the handshake
- * later would get the aborted transfer, or a connection nobody ever closes. Once the
- * handshake is done the link belongs to the transfer's socket, and this does nothing.
+ * For closing a data connection by its raw socket after the engine took it over: ABOR, a
+ * closed session, a new PASV or a refused command close it so, and destroying that socket
+ * again does nothing. A handshake still running is cancelled (else a client that finished it
+ * later would get an aborted transfer); once it is done, the socket JavaScript got for the
+ * connection is returned, for the caller to close as it would have closed the raw one: a
+ * handshake starts as soon as a PROT P client connects, so that socket may be one no
+ * transfer ever took, and nothing else would ever close it.
  */
-export function closeHandedOver(raw: net.Socket): void {
-  handshaking.get(raw)?.cancel();
+export function closeHandedOver(raw: net.Socket): net.Socket | undefined {
+  const handed = handedOver.get(raw);
+  if (!handed || handed.closed) return undefined;
+  handed.closed = true;
+  if (!handed.secured) handed.link.cancel();
+  return handed.secured;
 }
 
 interface HandleWithReading {
@@ -119,26 +131,24 @@ export class EngineTls {
     const fd = untouchedFd(raw);
     const link = fd === undefined ? undefined : transferEngine!.tls(this.context, fd);
     if (!link) return undefined;
-    handedOver.add(raw);
-    handshaking.set(raw, link);
+    const handed: HandedOver = { link, secured: undefined, closed: false };
+    handedOver.set(raw, handed);
     raw.destroy(); // closes Node's descriptor; the connection lives on in the engine's duplicate
     return new Promise((resolve, reject) => {
       let timedOut = false;
-      let handed = false;
       const timer = setTimeout(() => {
         timedOut = true;
         link.cancel();
       }, timeoutMs);
       timer.unref();
       void link.handshake.then((resumed) => {
+        if (handed.closed) return; // closed meanwhile: the link is cancelled, and its end cleans up below
         clearTimeout(timer);
-        handed = true;
-        handshaking.delete(raw);
-        resolve({ socket: adopt(link), resumed });
+        handed.secured = adopt(link);
+        resolve({ socket: handed.secured, resumed });
       });
       void link.ended.then((end) => {
-        if (handed) return;
-        handshaking.delete(raw);
+        if (handed.secured) return;
         handedOver.delete(raw); // the connection is gone: a transfer waiting for it now sees it closed
         clearTimeout(timer);
         closeSync(link.plainFd);

@@ -277,6 +277,33 @@ for (const path of PATHS) {
   });
 }
 
+// 3c. A PROT P data connection is secured as soon as it arrives, before any transfer command:
+// one that no transfer then takes (the command is refused, a new EPSV replaces it, the client
+// quits) must still be closed by the server. The engine's socket for it was held by nobody.
+for (const path of PATHS) {
+  test(`${path} TLS: a secured data connection no transfer took (550, a new EPSV, QUIT) is closed by the server`, async () => {
+    const srv = await startOn(path);
+    try {
+      const fdsBefore = openFds();
+      for (const next of ['RETR missing.bin', 'EPSV', 'QUIT']) {
+        const c = await protectedSession(srv.port);
+        const d = await secureData(c);
+        await d.secured;
+        await sleep(300); // the server has the handshake's end too
+        const reply = await c.send(next);
+        assert.equal(reply.code, { 'RETR missing.bin': 550, EPSV: 229, QUIT: 221 }[next], reply.text);
+        await closedWithin(d.tcp, 2000);
+        c.close();
+      }
+      await until(() => srv.server.sessionCount === 0, 'the sessions closed');
+      await until(() => engineJobs() === 0, 'no engine job left');
+      await until(() => openFds() <= fdsBefore, `descriptors back to ${fdsBefore} (now ${openFds()})`);
+    } finally {
+      await srv.close();
+    }
+  });
+}
+
 // 4. Something other than a ClientHello on a PROT P data connection.
 /** Connects to a PROT P passive port, sends HTTP instead of a ClientHello, and returns the RETR's refusal. */
 async function garbageHandshake(c: TlsRawClient, name: string, content: Buffer): Promise<Reply> {

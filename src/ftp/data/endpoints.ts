@@ -107,7 +107,12 @@ export class PassiveEndpoint implements DataEndpoint {
  * transfer is using is destroyed by the transfer itself (ABOR, errors).
  */
 export function closeUnused(socket: net.Socket): void {
-  if (socket.destroyed) return closeHandedOver(socket); // the engine may hold its connection (PROT P)
+  if (socket.destroyed) {
+    // PROT P: the engine may hold its connection, and give the socket it secured to close instead.
+    const secured = closeHandedOver(socket);
+    if (secured) closeUnused(secured);
+    return;
+  }
   socket.on('error', () => undefined);
   socket.resume();
   if (!socket.writableEnded) socket.end(); // ending twice builds (and throws away) an error with a stack
@@ -205,6 +210,6 @@ export class ActiveEndpoint implements DataEndpoint {
     this.abandonConnect?.();
     if (!this.socket) return;
     this.socket.destroy();
-    closeHandedOver(this.socket); // the engine may hold its connection (PROT P)
+    closeHandedOver(this.socket)?.destroy(); // PROT P: the engine may hold its connection
   }
 }
