@@ -9,6 +9,10 @@
  * stream and every byte is stored, LOOP_HANDOFF (-2) `limit` bytes are stored and the rest is
  * the caller's (it hands it to the engine), -1 cancelled (what was readable is stored first),
  * errno a socket failure, FILE_ERROR_BASE + errno a file failure. `bytes` were stored in all.
+ * A job still running a second after it started or last said so also calls
+ * onEnd(id, LOOP_PROGRESS (-4), bytes stored so far), not its end: the stall timeout
+ * (src/ftp/data/stall-watch.ts) must see a slow upload move, and one that never reaches
+ * `limit` (a byte a second, say) would otherwise show no progress at all until its end.
  *
  * Why: a 4 KB STOR on the engine costs two thread handoffs (the engine's epoll wakes for the
  * data, then a thread-safe call wakes the event loop for the end) plus two dup()s, two
@@ -24,6 +28,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include "napi-decl.h"
 
@@ -59,12 +64,16 @@ extern napi_status napi_fatal_exception(napi_env, napi_value);
 
 #define CODE_HANDOFF (-2)
 #define WAIT (-3)
+#define CODE_PROGRESS (-4)
+#define PROGRESS_NS 1000000000LL
 
 typedef struct loop_job {
   void *handle; /* a uv_poll_t; its first field (data) points back here */
   int32_t id;
   int sock, file;
   int64_t offset, moved, limit;
+  int64_t reported;  /* moved as of the last progress call */
+  int64_t report_at; /* monotonic ns: no progress call before this */
   struct loop_job *next;
 } loop_job_t;
 
@@ -77,6 +86,31 @@ static uv_loop_t *event_loop;
 static char buffer[64 << 10];
 
 static void free_handle(uv_handle_t *handle) { free(handle); }
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* vDSO, no system call */
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* onEnd(id, code, bytes), as any other callback from the event loop. */
+static void call_js(int32_t id, int code, double bytes) {
+  napi_env env = js_env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != 0) return;
+  napi_value fn, recv, argv[3];
+  if (napi_get_reference_value(env, on_end, &fn) == 0 && napi_get_global(env, &recv) == 0) {
+    argv[0] = number(env, id);
+    argv[1] = number(env, code);
+    argv[2] = number(env, bytes);
+    napi_make_callback(env, async_context, recv, fn, 3, argv, NULL);
+    bool pending = false;
+    napi_value error;
+    if (napi_is_exception_pending(env, &pending) == 0 && pending && napi_get_and_clear_last_exception(env, &error) == 0)
+      napi_fatal_exception(env, error); /* an uncaught exception, as from any other callback */
+  }
+  napi_close_handle_scope(env, scope);
+}
 
 /* Writes n bytes of `buffer` at the job's offset: 0, or the errno. */
 static int store(loop_job_t *j, size_t n) {
@@ -124,21 +158,7 @@ static void finish(loop_job_t *j, int code) {
   int32_t id = j->id;
   double bytes = (double)j->moved;
   free(j);
-  napi_env env = js_env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != 0) return;
-  napi_value fn, recv, argv[3];
-  if (napi_get_reference_value(env, on_end, &fn) == 0 && napi_get_global(env, &recv) == 0) {
-    argv[0] = number(env, id);
-    argv[1] = number(env, code);
-    argv[2] = number(env, bytes);
-    napi_make_callback(env, async_context, recv, fn, 3, argv, NULL);
-    bool pending = false;
-    napi_value error;
-    if (napi_is_exception_pending(env, &pending) == 0 && pending && napi_get_and_clear_last_exception(env, &error) == 0)
-      napi_fatal_exception(env, error); /* an uncaught exception, as from any other callback */
-  }
-  napi_close_handle_scope(env, scope);
+  call_js(id, code, bytes);
 }
 
 static void on_readable(uv_poll_t *handle, int status, int events) {
@@ -146,7 +166,13 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   loop_job_t *j = *(loop_job_t **)handle;
   if (status < 0) return finish(j, -status);
   int code = pump(j);
-  if (code != WAIT) finish(j, code);
+  if (code != WAIT) return finish(j, code);
+  if (j->moved == j->reported) return;
+  int64_t now = now_ns();
+  if (now < j->report_at) return;
+  j->reported = j->moved;
+  j->report_at = now + PROGRESS_NS;
+  call_js(j->id, CODE_PROGRESS, (double)j->moved);
 }
 
 static napi_value js_loop_start(napi_env env, napi_callback_info info) {
@@ -179,6 +205,7 @@ static napi_value js_loop_upload(napi_env env, napi_callback_info info) {
   j->file = (int)a[2];
   j->offset = a[3];
   j->limit = a[4] > 0 ? a[4] : 1;
+  j->report_at = now_ns() + PROGRESS_NS;
   int err = uv_poll_init(event_loop, (uv_poll_t *)handle, j->sock);
   if (err) {
     free(handle);

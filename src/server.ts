@@ -102,7 +102,7 @@ export interface ListeningAddress {
 
 export const DEFAULT_PORT = 2121;
 
-const DEFAULT_TIMEOUTS: FtpTimeouts = { loginMs: 30_000, idleMs: 300_000, dataConnectMs: 30_000, failedLoginDelayMs: 1000 };
+const DEFAULT_TIMEOUTS: FtpTimeouts = { loginMs: 30_000, idleMs: 300_000, dataConnectMs: 30_000, dataStallMs: 300_000, failedLoginDelayMs: 1000 };
 /**
  * maxCommandsPerSecond: a client that waits for each reply cannot go much past one command
  * per loopback round trip, and a fast one storing 4 KB files one after another over

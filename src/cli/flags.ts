@@ -266,6 +266,16 @@ export const FLAGS: FlagSpec[] = [
     apply: (o, v) => void (o.timeouts = { ...o.timeouts, dataConnectMs: seconds(v) }),
   },
   {
+    flag: 'stall-timeout',
+    type: 'number',
+    metavar: 'SECONDS',
+    min: 0,
+    max: 86_400,
+    group: 'Safety',
+    help: 'abort a transfer (426) that moves no byte this long (default 300; 0: never; progress is seen about once a second, so keep it well above that)',
+    apply: (o, v) => void (o.timeouts = { ...o.timeouts, dataStallMs: seconds(v) }),
+  },
+  {
     flag: 'max-command-rate',
     type: 'number',
     metavar: 'N',

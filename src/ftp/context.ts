@@ -15,6 +15,8 @@ export interface FtpTimeouts {
   idleMs: number;
   /** Waiting for a passive peer or an active connect. */
   dataConnectMs: number;
+  /** A running transfer that moves no byte this long is aborted (426); 0: never. */
+  dataStallMs: number;
   /** Delay before answering a failed PASS. */
   failedLoginDelayMs: number;
 }

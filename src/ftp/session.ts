@@ -32,8 +32,8 @@ export interface TransferState {
   size?: number;
   /** The data connection is established (QUIT aborts a transfer still waiting for one). */
   connected?: boolean;
-  /** Set by ABOR or QUIT: the transfer must stop and answer 426. */
-  abortedBy?: 'ABOR' | 'QUIT' | 'shutdown';
+  /** Set by ABOR, QUIT, shutdown or the stall timeout: the transfer must stop and answer 426. */
+  abortedBy?: 'ABOR' | 'QUIT' | 'shutdown' | 'stall';
   abort(): void;
 }
 

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { once } from 'node:events';
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RawClient, readAll } from '../helpers/raw.js';
+import { RawClient, closedWithin, readAll } from '../helpers/raw.js';
 import { rawSession } from '../helpers/session.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { nativeData } from '../../src/ftp/data/native-data.js';
@@ -254,6 +254,58 @@ test('faults: the file is made unreadable before RETR (root ignores modes: remov
     });
     const left = await readFile(join(srv.root, 'gone.txt')).catch(() => null);
     assert.equal(left, null);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('faults: a transfer that stalls (data connection open, no byte moving) gets 426 at the stall timeout; a slow one that moves does not', async () => {
+  const stallMs = 2000;
+  const srv = await startServer({ timeouts: { dataStallMs: stallMs } });
+  try {
+    await writeFile(join(srv.root, 'big.bin'), '');
+    await truncate(join(srv.root, 'big.bin'), 64 * 1024 * 1024); // more than the socket buffers take
+    await withoutLeaks(srv, async () => {
+      // Three sessions at once: a download the client stops reading, an upload whose client
+      // sends nothing, and an upload that trickles a byte every 300 ms for twice the timeout.
+      const stalledDownload = async () => {
+        const c = await loggedIn(srv);
+        const data = await c.passive();
+        data.pause();
+        const t0 = Date.now();
+        assert.ok([125, 150].includes((await c.send('RETR big.bin')).code));
+        const reply = await c.read(stallMs + 4000);
+        assert.equal(reply.code, 426, reply.text);
+        assert.match(reply.text, /No data moved for 2 s/);
+        assert.ok(Date.now() - t0 >= stallMs - 100, `aborted after ${Date.now() - t0} ms`);
+        data.resume(); // read on, so the client sees the server's close
+        await closedWithin(data, 5000);
+        assert.equal((await c.send('NOOP')).code, 200, 'the session goes on');
+        c.close();
+      };
+      const silentUpload = async () => {
+        const c = await loggedIn(srv);
+        const data = await c.passive();
+        assert.ok([125, 150].includes((await c.send('STOR silent.bin')).code));
+        assert.equal((await c.read(stallMs + 4000)).code, 426);
+        await closedWithin(data, 5000);
+        c.close();
+      };
+      const tricklingUpload = async () => {
+        const c = await loggedIn(srv);
+        const data = await c.passive();
+        assert.ok([125, 150].includes((await c.send('STOR slow.bin')).code));
+        for (let i = 0; i < 14; i++) {
+          data.write('x');
+          await sleep(300);
+        }
+        data.end();
+        assert.equal((await c.read(5000)).code, 226);
+        assert.equal(await readFile(join(srv.root, 'slow.bin'), 'utf8'), 'x'.repeat(14));
+        c.close();
+      };
+      await Promise.all([stalledDownload(), silentUpload(), tricklingUpload()]);
+    });
   } finally {
     await srv.close();
   }

@@ -21,6 +21,8 @@ export interface EngineJob {
 export const CANCELLED = -1;
 /** A loop upload (native/loop-upload.c) stored its limit: the engine takes the rest. */
 const LOOP_HANDOFF = -2;
+/** Not an end: a loop job still running says how many bytes it has stored (native/loop-upload.c). */
+const LOOP_PROGRESS = -4;
 /** An upload the engine could not take over (out of descriptors) ends as ENOMEM. */
 const ENOMEM = constants.errno.ENOMEM;
 
@@ -98,14 +100,14 @@ class TransferEngine {
 
   /** Starts the worker; false when it cannot run (the event-loop paths serve every transfer then). */
   start(): boolean {
-    this.loopReady = this.io.loopStart?.((id, code, bytes) => this.onLoopEnd(id, code, bytes)) === 0;
+    this.loopReady = this.io.loopStart?.((id, code, bytes) => this.onLoopEvent(id, code, bytes)) === 0;
     return this.io.engineStart((id, event, bytes, code, reason) => this.onEvent(id, event, bytes, code, reason)) === 0;
   }
 
-  private onLoopEnd(id: number, code: number, bytes: number): void {
+  private onLoopEvent(id: number, code: number, bytes: number): void {
     const end = this.loopJobs.get(id);
     if (!end) return;
-    this.loopJobs.delete(id);
+    if (code !== LOOP_PROGRESS) this.loopJobs.delete(id);
     end(code, bytes);
   }
 
@@ -143,8 +145,11 @@ class TransferEngine {
     let rest: EngineJob | undefined;
     let resolve!: (end: EngineJobEnd) => void;
     const ended = new Promise<EngineJobEnd>((r) => (resolve = r));
+    let reported = 0;
     this.loopJobs.set(id, (code, bytes) => {
-      if (bytes > 0) onBytes(bytes);
+      if (bytes > reported) onBytes(bytes - reported);
+      reported = bytes;
+      if (code === LOOP_PROGRESS) return;
       if (code !== LOOP_HANDOFF) return resolve({ code, bytes });
       rest = this.upload(socketFd, fileFd, offset + bytes, onBytes);
       if (!rest) return resolve({ code: ENOMEM, bytes });

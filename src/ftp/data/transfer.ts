@@ -10,6 +10,7 @@ import { fromFsError } from '../../core/errors.js';
 import { FileSource } from '../../core/storage/file-source.js';
 import { noteTransferStart, releaseMemorySoon } from '../../core/idle-memory.js';
 import { keepShape } from '../../core/warm-shapes.js';
+import { watchForStall } from './stall-watch.js';
 
 export interface TransferPlan {
   direction: TransferDirection;
@@ -89,6 +90,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
   };
   session.transfer = state;
   let ok = false;
+  let stopWatching: (() => void) | undefined;
   /** A plain passive connection on a bare descriptor, for a plan that can use one (runFd). */
   const nativePath = plan.runFd !== undefined && nativeData !== undefined && endpoint instanceof NativePassiveEndpoint && !session.protectData;
   // The native path with its connection already there: the transfer may be over before its
@@ -113,6 +115,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     // finished all the same): not one byte for a transfer that is over. The catch closes it.
     if (state.abortedBy) throw new Error('aborted');
     state.connected = true;
+    stopWatching = watchForStall(state, session.ctx.settings.timeouts.dataStallMs);
     if (fd >= 0) fdTransfer = plan.runFd!(fd, state);
     if (!fdTransfer?.finished) session.releaseReplies();
     if (fdTransfer) {
@@ -139,12 +142,14 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     socket?.destroy();
     if (fd >= 0) nativeData!.dataClose(fd);
     fd = -1;
-    if (state.abortedBy) session.reply(426, 'Connection closed; transfer aborted');
+    if (state.abortedBy === 'stall') session.reply(426, `No data moved for ${Math.round(session.ctx.settings.timeouts.dataStallMs / 1000)} s; transfer aborted`);
+    else if (state.abortedBy) session.reply(426, 'Connection closed; transfer aborted');
     else if (isStorageFailure(err)) {
       const { code, text } = replyForError(err, 'transfer');
       session.reply(code === 550 ? 551 : code, text);
     } else session.reply(426, 'Connection closed; transfer aborted');
   } finally {
+    stopWatching?.();
     session.releaseReplies();
     endpoint.close();
     if (raw) keepShape(`dataSocket:${plan.direction}`, raw); // see core/warm-shapes.ts
