@@ -30,7 +30,7 @@ export interface TransferState {
   startedAt: number;
   /** Total size when known (downloads). */
   size?: number;
-  /** The data connection is established (QUIT aborts a transfer still waiting for one). */
+  /** The client's data connection is there (QUIT aborts a transfer still waiting for one). */
   connected?: boolean;
   /** Set by ABOR, QUIT, shutdown or the stall timeout: the transfer must stop and answer 426. */
   abortedBy?: 'ABOR' | 'QUIT' | 'shutdown' | 'stall';
@@ -95,6 +95,14 @@ export class Session {
   private readonly queue: Array<Buffer | null> = [];
   private running = false;
   private busy: Promise<void> | undefined;
+  /**
+   * The running transfer command has not replied yet (it is still opening its file): commands
+   * allowed during a transfer (NOOP, STAT, QUIT) wait for that first reply, so that replies
+   * keep the order of the commands. Only ABOR jumps ahead (see onBytes).
+   */
+  private announcing = false;
+  /** Resolves the wait of a command queued behind that first reply (made only when one waits). */
+  private announced: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   /** When the live idleTimer fires (monotonic ms). */
   private idleTimerDue = 0;
@@ -252,6 +260,7 @@ export class Session {
    * written any more; otherwise `flushed` runs once the stream has written it.
    */
   private sendReply(code: number, text: string | readonly string[], flushed?: () => void): boolean {
+    if (this.announcing) this.transferAnnounced();
     if (this.closed || this.socket.destroyed || !this.socket.writable) return true;
     if (this.held) {
       if (!flushed) {
@@ -383,6 +392,13 @@ export class Session {
     if (waiting) void waiting.then(() => this.pumpAgain());
   }
 
+  private transferAnnounced(): void {
+    this.announcing = false;
+    const resume = this.announced;
+    this.announced = undefined;
+    resume?.();
+  }
+
   /** Continues the queue after a wait (see pump). */
   private pumpAgain(): void {
     this.running = false;
@@ -411,15 +427,21 @@ export class Session {
       }
       const found = this.lookup(decodeBytes(bytes));
       const spec = found.spec;
-      // Later commands wait for the transfer (and are looked up again then); ABOR/STAT/NOOP/QUIT do not.
+      // Later commands wait for the transfer (and are looked up again then); ABOR, STAT and NOOP
+      // only for its first reply. QUIT runs at once: its 221 follows the transfer's end anyway,
+      // and seen before the transfer has started it lets it run (a client that connects after
+      // the 150 would otherwise have the transfer aborted as one still waiting for it).
       if (this.busy && !spec?.duringTransfer) return this.busy;
+      if (this.busy && this.announcing && spec?.name !== 'QUIT') return new Promise<void>((resolve) => (this.announced = resolve));
       this.queue.shift();
       if ('isPaused' in this.socket && this.socket.isPaused() && this.queue.length < this.ctx.settings.limits.maxQueuedCommands / 2) {
         this.socket.resume();
       }
       if (spec?.transfer) {
+        this.announcing = true;
         const job = Promise.resolve(this.execute(bytes, found)).finally(() => {
           if (this.busy === job) this.busy = undefined;
+          if (this.announcing) this.transferAnnounced(); // ended without a reply (a closed session)
           this.armIdleTimer();
         });
         this.busy = job;

@@ -9,7 +9,7 @@ import { mkdir, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startServer, TEST_PASSWORD, TEST_USER, type TestServer } from '../helpers/server.js';
-import { RawClient } from '../helpers/raw.js';
+import { RawClient, connectData } from '../helpers/raw.js';
 import { passiveTransfer, rawSession, readAll, sleep } from './helpers.js';
 import { formatReply } from '../../src/ftp/control/reply.js';
 
@@ -63,6 +63,36 @@ test('§2 pipelined commands behind a transfer wait for it and keep their order'
   assert.equal((await c.read()).text, `213 ${BIG}`);
   assert.equal((await c.read()).code, 257);
   c.close();
+});
+
+test('§2 NOOP and STAT pipelined right behind a transfer command are answered after its 1xx, not before', async () => {
+  // They may run while data flows, but the transfer command's first reply is still its own:
+  // the file is being opened when they arrive, and their replies must not overtake the 150.
+  for (const [command, first] of [
+    ['RETR big.bin', [125, 150]],
+    ['LIST sub', [125, 150]],
+    ['RETR missing.bin', [550]],
+  ] as const) {
+    const c = await rawSession(srv);
+    const data = await c.passive();
+    const got = readAll(data).catch(() => Buffer.alloc(0));
+    c.write(`TYPE I\r\n${command}\r\nNOOP\r\nSTAT\r\n`);
+    assert.equal((await c.read()).code, 200);
+    const reply = await c.read();
+    assert.ok((first as readonly number[]).includes(reply.code), `${command}: first reply ${reply.code} ${reply.text}`);
+    const rest = [(await c.read(10_000)).code, (await c.read(10_000)).code];
+    if (reply.code < 200) {
+      await got;
+      rest.push((await c.read(10_000)).code);
+      // NOOP and STAT come after the 1xx; the 226 may come before or between them
+      assert.deepEqual(rest.filter((code) => code !== 226), [200, 211], `${command}: ${rest}`);
+      assert.ok(rest.includes(226), `${command}: ${rest}`);
+    } else {
+      data.destroy();
+      assert.deepEqual(rest, [200, 211], `${command}: ${rest}`);
+    }
+    c.close();
+  }
 });
 
 test('§2 command verbs are case-insensitive', async () => {
@@ -324,6 +354,21 @@ test('§2 pipelined QUIT after a transfer command is answered after the transfer
   assert.equal((await c.read()).code, 200);
   assert.ok([125, 150].includes((await c.read()).code));
   assert.equal((await got).length, BIG);
+  assert.equal((await c.read(10_000)).code, 226);
+  assert.equal((await c.read()).code, 221);
+});
+
+test('§2 pipelined RETR + QUIT from a client that connects its data connection only after the 150: the whole file, 226, then 221', async () => {
+  const c = await RawClient.connect(srv.port);
+  await c.read();
+  await c.login(TEST_USER, TEST_PASSWORD);
+  const epsv = await c.send('EPSV');
+  const port = Number(/\(\|\|\|(\d+)\|\)/.exec(epsv.text)![1]);
+  c.write('TYPE I\r\nRETR big.bin\r\nQUIT\r\n');
+  assert.equal((await c.read()).code, 200);
+  assert.equal((await c.read()).code, 150);
+  const data = await connectData(port);
+  assert.equal((await readAll(data)).length, BIG);
   assert.equal((await c.read(10_000)).code, 226);
   assert.equal((await c.read()).code, 221);
 });

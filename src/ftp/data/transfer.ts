@@ -97,7 +97,10 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
   // 125 went out, and then 125 and 226 leave together (released below, and always in finally).
   if (nativePath && endpoint.ready) session.holdReplies();
   try {
-    session.reply(endpoint.ready ? 125 : 150, plan.opening);
+    // A client already connected counts as connected from here: a QUIT that follows the 125
+    // lets this transfer finish instead of aborting it as one still waiting for its client.
+    state.connected = endpoint.ready;
+    session.reply(state.connected ? 125 : 150, plan.opening);
     try {
       const timeoutMs = session.ctx.settings.timeouts.dataConnectMs;
       if (nativePath) fd = await endpoint.openFd(timeoutMs);
