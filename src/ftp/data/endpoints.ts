@@ -55,6 +55,8 @@ export class PassiveEndpoint implements DataEndpoint {
 
   private accept(socket: net.Socket): void {
     socket.on('error', () => undefined);
+    // Reset before Node got to it: no address to check, and no one to report as a foreign peer.
+    if (socket.remoteAddress === undefined) return void socket.destroy();
     if (this.closed || this.socket || !sameHost(socket.remoteAddress, this.clientIp)) {
       if (!this.closed && !this.socket) this.events.onForeignPeer?.(socket.remoteAddress ?? '');
       socket.resetAndDestroy();
