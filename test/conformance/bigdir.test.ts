@@ -66,24 +66,24 @@ for (const command of ['NLST many', 'LIST many', 'MLSD many']) {
 // data connection is reset) makes the server's next write fail with EPIPE/ECONNRESET. That
 // must end the listing with 426 and nothing else: the server lives on, and so does the
 // session when only the data connection went.
+/** Starts `command`, waits for its first data, then resets the data connection. */
+async function resetMidListing(c: Awaited<ReturnType<typeof rawSession>>, command: string): Promise<void> {
+  const data = await c.passive();
+  const first = new Promise((r) => data.once('data', r));
+  c.write(`${command}\r\n`);
+  assert.ok([125, 150].includes((await c.read()).code));
+  await first;
+  data.resetAndDestroy();
+}
+
 for (const command of ['NLST many', 'LIST many', 'MLSD many']) {
   test(`§4 ${command}: a client that resets the data connection mid-listing gets 426, and the server lives on`, async () => {
     const c = await rawSession(srv);
-    const data = await c.passive();
-    const first = new Promise((r) => data.once('data', r));
-    c.write(`${command}\r\n`);
-    assert.ok([125, 150].includes((await c.read()).code));
-    await first;
-    data.resetAndDestroy();
+    await resetMidListing(c, command);
     assert.equal((await c.read(20_000)).code, 426);
     assert.equal((await c.send('NOOP')).code, 200);
     // again, with the control connection gone too
-    const data2 = await c.passive();
-    const first2 = new Promise((r) => data2.once('data', r));
-    c.write(`${command}\r\n`);
-    assert.ok([125, 150].includes((await c.read()).code));
-    await first2;
-    data2.resetAndDestroy();
+    await resetMidListing(c, command);
     c.socket.resetAndDestroy();
     await new Promise((r) => setTimeout(r, 100));
     const other = await rawSession(srv);
