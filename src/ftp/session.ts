@@ -96,9 +96,10 @@ export class Session {
   private running = false;
   private busy: Promise<void> | undefined;
   /**
-   * The running transfer command has not replied yet (it is still opening its file): commands
-   * allowed during a transfer (NOOP, STAT, QUIT) wait for that first reply, so that replies
-   * keep the order of the commands. Only ABOR jumps ahead (see onBytes).
+   * The running transfer command has not replied yet (it is still opening its file): the
+   * commands allowed during a transfer that are queued behind it (NOOP, STAT, ABOR) wait for
+   * that first reply, so that replies keep the order of the commands. QUIT does not need to
+   * (see runQueued), and an urgent ABOR jumps the queue once the transfer runs (see onBytes).
    */
   private announcing = false;
   /** Resolves the wait of a command queued behind that first reply (made only when one waits). */
