@@ -85,12 +85,6 @@ extern napi_status napi_create_int32(napi_env, int32_t, napi_value *);
 #define DOWNLOAD_QUEUE_BYTES (16 << 10)
 /* Most bytes one job moves before the others get a turn (epoll is level-triggered: it comes back). */
 #define SLICE (4 << 20)
-/*
- * Progress (for STAT) goes to JavaScript at most once a second per job: each report is a call
- * into JavaScript on the main thread, and reporting every 4 MiB made 400 of them per round of
- * 200 x 10 MiB transfers, for a number that only STAT shows.
- */
-#define PROGRESS_NS 1000000000LL
 #define MAX_EVENTS 64
 /* Worker threads (each with its own epoll; jobs are dealt round-robin): two where there are two
  * CPUs. One thread saturates first on many uploads (its splices copy every byte into the page
@@ -203,12 +197,6 @@ static void post_reason(int32_t id, int32_t event, int64_t bytes, int32_t code, 
 
 static void post(int32_t id, int32_t event, int64_t bytes, int32_t code) {
   post_reason(id, event, bytes, code, NULL);
-}
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* vDSO, no system call */
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static void report_progress(job_t *j) {

@@ -28,7 +28,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include "napi-decl.h"
 
@@ -65,7 +64,6 @@ extern napi_status napi_fatal_exception(napi_env, napi_value);
 #define CODE_HANDOFF (-2)
 #define WAIT (-3)
 #define CODE_PROGRESS (-4)
-#define PROGRESS_NS 1000000000LL
 
 typedef struct loop_job {
   void *handle; /* a uv_poll_t; its first field (data) points back here */
@@ -86,12 +84,6 @@ static uv_loop_t *event_loop;
 static char buffer[64 << 10];
 
 static void free_handle(uv_handle_t *handle) { free(handle); }
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* vDSO, no system call */
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* onEnd(id, code, bytes), as any other callback from the event loop. */
 static void call_js(int32_t id, int code, double bytes) {

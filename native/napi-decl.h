@@ -8,6 +8,7 @@
 #define WHARF_NAPI_DECL_H
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef struct napi_env__ *napi_env;
 typedef struct napi_value__ *napi_value;
@@ -58,6 +59,20 @@ static inline int int_args(napi_env env, napi_callback_info info, size_t count, 
 #define CODE_CANCELLED (-1)
 /* Not an end: the engine's step functions (engine.c, tls-link.c) wait for their descriptors. */
 #define CODE_WAIT (-2)
+
+/*
+ * Progress (for STAT and the stall timeout) goes to JavaScript at most once a second per job
+ * (engine.c, loop-upload.c): each report is a call into JavaScript on the main thread, and
+ * reporting every 4 MiB made 400 of them per round of 200 x 10 MiB transfers.
+ */
+#define PROGRESS_NS 1000000000LL
+
+/* Monotonic nanoseconds, coarse: a vDSO read, no system call. */
+static inline int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 /* exports[name] = cb; (size_t)-1 is NAPI_AUTO_LENGTH: the name is NUL-terminated. */
 static inline void export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {

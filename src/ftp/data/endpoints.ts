@@ -58,7 +58,7 @@ export class PassiveEndpoint implements DataEndpoint {
     // Reset before Node got to it: no address to check, and no one to report as a foreign peer.
     if (socket.remoteAddress === undefined) return void socket.destroy();
     if (this.closed || this.socket || !sameHost(socket.remoteAddress, this.clientIp)) {
-      if (!this.closed && !this.socket) this.events.onForeignPeer?.(socket.remoteAddress ?? '');
+      if (!this.closed && !this.socket) this.events.onForeignPeer?.(socket.remoteAddress);
       socket.resetAndDestroy();
       return;
     }
