@@ -40,7 +40,7 @@ try {
       const cpu = treeCpuSeconds(handle.pid) - c0;
       if (r.status !== 0) throw new Error(`${name}: load ${r.status} ${r.stderr}`);
       const out = JSON.parse(r.stdout.trim().split('\n').pop());
-      console.log(`logins ${name.padEnd(10)} wall ${(out.seconds * 1000).toFixed(1)} ms  server CPU ${(burst * 1000).toFixed(0)} ms by the client's exit, ${(cpu * 1000).toFixed(0)} ms 0.7 s later`);
+      console.log(`logins ${name.padEnd(10)} wall ${(out.seconds * 1000).toFixed(1)} ms  server CPU ${(burst * 1000).toFixed(0)} ms by the client's exit, ${(cpu * 1000).toFixed(0)} ms 0.7 s later, client CPU ${(out.clientCpuSeconds * 1000).toFixed(0)} ms`);
     }
   }
 } finally {

@@ -330,4 +330,13 @@ repetition, and the gap closed when reporting was switched off
 128 KiB pieces while other transfers run, so the page cache asks for small folios, which come from
 recently freed memory (2.0-2.7 GB/s in the same position; see \`native/engine.c\`). The order still
 rotates every repetition, so no server always follows the same one.
+
+**The concurrent rows use one client process.** The 200 logins, the 200 concurrent RETR and STOR
+and the small-files row run every connection from one Node process. A client made of processes
+changes the standings. With 200 \`curl\` processes (\`bench/curl-many-probe.mjs\`), Wharf led
+200 RETR by 1.25x and 200 STOR by 1.55x; there, the forking servers pay a fork and a shadow check per
+client. With 20 Python \`ftplib\` processes on one persistent session each
+(\`bench/ftplib-probe.mjs\`), Pure-FTPd led the small-files load by 1.3-1.5x: a process per session
+gets a CPU share per session, where Wharf's one event loop has one. Both are measured in
+[profiling.md](profiling.md), "Many client processes".
 `;
