@@ -272,7 +272,7 @@ export const FLAGS: FlagSpec[] = [
     min: 0,
     max: 86_400,
     group: 'Safety',
-    help: 'abort a transfer (426) that moves no byte this long (default 300; 0: never; progress is seen about once a second, so keep it well above that)',
+    help: 'abort a transfer (426) that moves no byte this long (default 300; 0: never; values under 3 act as 3, as progress is seen about once a second)',
     apply: (o, v) => void (o.timeouts = { ...o.timeouts, dataStallMs: seconds(v) }),
   },
   {

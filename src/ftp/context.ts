@@ -15,7 +15,7 @@ export interface FtpTimeouts {
   idleMs: number;
   /** Waiting for a passive peer or an active connect. */
   dataConnectMs: number;
-  /** A running transfer that moves no byte this long is aborted (426); 0: never. */
+  /** A running transfer that moves no byte this long is aborted (426); 0: never; under 3 s acts as 3 s (data/stall-watch.ts). */
   dataStallMs: number;
   /** Delay before answering a failed PASS. */
   failedLoginDelayMs: number;

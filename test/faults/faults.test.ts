@@ -260,7 +260,7 @@ test('faults: the file is made unreadable before RETR (root ignores modes: remov
 });
 
 test('faults: a transfer that stalls (data connection open, no byte moving) gets 426 at the stall timeout; a slow one that moves does not', async () => {
-  const stallMs = 2000;
+  const stallMs = 3000;
   const srv = await startServer({ timeouts: { dataStallMs: stallMs } });
   try {
     await writeFile(join(srv.root, 'big.bin'), '');
@@ -276,7 +276,7 @@ test('faults: a transfer that stalls (data connection open, no byte moving) gets
         assert.ok([125, 150].includes((await c.send('RETR big.bin')).code));
         const reply = await c.read(stallMs + 4000);
         assert.equal(reply.code, 426, reply.text);
-        assert.match(reply.text, /No data moved for 2 s/);
+        assert.match(reply.text, /No data moved for 3 s/);
         assert.ok(Date.now() - t0 >= stallMs - 100, `aborted after ${Date.now() - t0} ms`);
         data.resume(); // read on, so the client sees the server's close
         await closedWithin(data, 5000);
@@ -295,16 +295,55 @@ test('faults: a transfer that stalls (data connection open, no byte moving) gets
         const c = await loggedIn(srv);
         const data = await c.passive();
         assert.ok([125, 150].includes((await c.send('STOR slow.bin')).code));
-        for (let i = 0; i < 14; i++) {
+        for (let i = 0; i < 20; i++) {
           data.write('x');
           await sleep(300);
         }
         data.end();
         assert.equal((await c.read(5000)).code, 226);
-        assert.equal(await readFile(join(srv.root, 'slow.bin'), 'utf8'), 'x'.repeat(14));
+        assert.equal(await readFile(join(srv.root, 'slow.bin'), 'utf8'), 'x'.repeat(20));
         c.close();
       };
       await Promise.all([stalledDownload(), silentUpload(), tricklingUpload()]);
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('faults: a stall timeout shorter than progress reporting can see is taken as 3 s, so a moving upload is never cut', async () => {
+  // Uploads report progress about once a second, so a 1 s timeout would otherwise abort one
+  // that never stopped moving, whenever a check fell between two reports.
+  const srv = await startServer({ timeouts: { dataStallMs: 1000 } });
+  try {
+    await withoutLeaks(srv, async () => {
+      const silentUpload = async () => {
+        const c = await loggedIn(srv);
+        const data = await c.passive();
+        const t0 = Date.now();
+        assert.ok([125, 150].includes((await c.send('STOR silent.bin')).code));
+        const reply = await c.read(8000);
+        assert.equal(reply.code, 426, reply.text);
+        assert.match(reply.text, /No data moved for 3 s/);
+        assert.ok(Date.now() - t0 >= 2900, `aborted after ${Date.now() - t0} ms`);
+        await closedWithin(data, 5000);
+        c.close();
+      };
+      const tricklingUpload = async () => {
+        const c = await loggedIn(srv);
+        const data = await c.passive();
+        assert.ok([125, 150].includes((await c.send('STOR slow.bin')).code));
+        for (let i = 0; i < 16; i++) {
+          data.write('x');
+          await sleep(300);
+        }
+        data.end();
+        const reply = await c.read(5000);
+        assert.equal(reply.code, 226, reply.text);
+        assert.equal(await readFile(join(srv.root, 'slow.bin'), 'utf8'), 'x'.repeat(16));
+        c.close();
+      };
+      await Promise.all([silentUpload(), tricklingUpload()]);
     });
   } finally {
     await srv.close();

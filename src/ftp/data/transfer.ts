@@ -10,7 +10,7 @@ import { fromFsError } from '../../core/errors.js';
 import { FileSource } from '../../core/storage/file-source.js';
 import { noteTransferStart, releaseMemorySoon } from '../../core/idle-memory.js';
 import { keepShape } from '../../core/warm-shapes.js';
-import { watchForStall } from './stall-watch.js';
+import { effectiveStallMs, watchForStall } from './stall-watch.js';
 
 export interface TransferPlan {
   direction: TransferDirection;
@@ -145,7 +145,7 @@ export async function runTransfer(session: Session, plan: TransferPlan): Promise
     socket?.destroy();
     if (fd >= 0) nativeData!.dataClose(fd);
     fd = -1;
-    if (state.abortedBy === 'stall') session.reply(426, `No data moved for ${Math.round(session.ctx.settings.timeouts.dataStallMs / 1000)} s; transfer aborted`);
+    if (state.abortedBy === 'stall') session.reply(426, `No data moved for ${Math.round(effectiveStallMs(session.ctx.settings.timeouts.dataStallMs) / 1000)} s; transfer aborted`);
     else if (state.abortedBy) session.reply(426, 'Connection closed; transfer aborted');
     else if (isStorageFailure(err)) {
       const { code, text } = replyForError(err, 'transfer');
