@@ -5,7 +5,8 @@
 // multi-process client would. A forking server (Pure-FTPd, vsftpd) then gets one scheduling
 // share per session, Wharf's single event loop one in all: for Wharf the probe also prints how
 // long its main thread waited, runnable, for a CPU (/proc/<pid>/task/<pid>/schedstat).
-//   node bench/ftplib-probe.mjs [servers (default wharf,pureftpd; a name, wharf@/path/main.js or wharf?VAR=value)] [reps (4)] [clients (20)] [rounds (100)]
+//   node bench/ftplib-probe.mjs [servers (default wharf,pureftpd; a name, wharf@/path/main.js or wharf?VAR=value)] [reps (4)] [clients (20)] [rounds (100)] [processes|threads (processes)]
+// "threads": the same clients as threads of one Python process (one CPU share, the GIL between them).
 // Ports: control 21680-21689, passive 56000-61999.
 import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { SERVERS, parseServerSpec } from './lib/servers.mjs';
 import { BENCH_DIR, SYSTEM_USER } from './lib/setup.mjs';
 import { median } from './lib/report.mjs';
 
-const [specs = 'wharf,pureftpd', repsText = '4', clients = '20', rounds = '100'] = process.argv.slice(2);
+const [specs = 'wharf,pureftpd', repsText = '4', clients = '20', rounds = '100', mode = 'processes'] = process.argv.slice(2);
 const work = path.join(BENCH_DIR, '.work', 'quick');
 /** [ns on CPU, ns runnable but waiting] of a thread. */
 const schedstat = (pid) => readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').slice(0, 2).map(Number);
@@ -30,7 +31,7 @@ try {
   for (let rep = 0; rep < Number(repsText); rep++) {
     for (const s of rep % 2 ? [...started].reverse() : started) {
       const before = s.wharf ? schedstat(s.handle.pid) : undefined;
-      const run = spawnSync('python3', [path.join(BENCH_DIR, 'clients/ftplib-small.py'), String(s.env.port), clients, rounds, s.env.user, s.env.pass], { encoding: 'utf8', timeout: 180_000 });
+      const run = spawnSync('python3', [path.join(BENCH_DIR, 'clients/ftplib-small.py'), String(s.env.port), clients, rounds, s.env.user, s.env.pass, 'up-ftplib-', mode], { encoding: 'utf8', timeout: 180_000 });
       if (run.status !== 0) throw new Error(`${s.spec}: ${run.stderr.slice(-500)}`);
       const out = JSON.parse(run.stdout.trim().split('\n').pop());
       s.rates.push(out.ops / out.seconds);

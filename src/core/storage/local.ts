@@ -16,7 +16,6 @@ import {
   type Stats,
   fsync as fsyncCb,
   close as closeCb,
-  open as openCb,
   ftruncate as ftruncateCb,
 } from 'node:fs';
 import { promisify } from 'node:util';
@@ -28,6 +27,7 @@ import { WharfError, fromFsError } from '../errors.js';
 import { decodeBytes, encodeBytes } from '../bytes.js';
 import { baseName, parentOf, splitVirtual } from '../vpath.js';
 import { FileSource } from './file-source.js';
+import { UploadOpener } from './upload-opener.js';
 import { FdWriter } from './file-sink.js';
 import { lstatEntry } from './listing-lstat.js';
 import { nativeListLines } from './native-listing.js';
@@ -38,7 +38,6 @@ import type { EntryType, FileStat, ListFormatSpec, OpenedDownload, ReadOptions, 
 const ONE_MIB = 1024 * 1024;
 const fdSync = promisify(fsyncCb);
 const fdClose = promisify(closeCb);
-const fdOpen = promisify(openCb);
 const fdTruncate = promisify(ftruncateCb);
 const STAT_BATCH = 256;
 
@@ -106,6 +105,8 @@ export class LocalStorage implements StorageBackend {
   private realRoot: Promise<Buffer>;
   /** The root path has no symlinks in it (enables plainBelowRoot). */
   private readonly rootIsReal: boolean;
+  /** Creates upload targets: on the event loop, or on the thread pool after a slow one. */
+  private readonly uploadOpener = new UploadOpener();
 
   constructor(root: string) {
     this.root = nodePath.resolve(root);
@@ -362,13 +363,13 @@ export class LocalStorage implements StorageBackend {
    * exactly as if it had been checked first.
    */
   private async openUploadTarget(vpath: string, target: Buffer, flags: number, plainParents: boolean): Promise<number> {
-    if (!plainParents) return fdOpen(target, flags, 0o644);
+    if (!plainParents) return this.uploadOpener.open(target, flags, 0o644);
     try {
-      return await fdOpen(target, flags | fsc.O_NOFOLLOW, 0o644);
+      return await this.uploadOpener.open(target, flags | fsc.O_NOFOLLOW, 0o644);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw err;
     }
-    return fdOpen(await this.contained(vpath), flags, 0o644);
+    return this.uploadOpener.open(await this.contained(vpath), flags, 0o644);
   }
 
   async write(vpath: string, options: WriteOptions = {}): Promise<UploadSink> {
@@ -400,10 +401,8 @@ export class LocalStorage implements StorageBackend {
     /** This upload made the file: one that never starts removes it again. */
     let created = false;
     try {
-      // On the thread pool, unlike the other metadata calls: creating a file allocates an
-      // inode, and ext4 without a journal scans past every inode freed in the last minutes
-      // to find one (0.1-1 ms under create/delete churn). Synchronously, that stalled every
-      // other session's commands for as long.
+      // On the event loop like the other metadata calls, unless creates here turned out slow
+      // (see upload-opener.ts).
       try {
         fd = await this.openUploadTarget(vpath, target, flags, plainParents);
         created = replace;
