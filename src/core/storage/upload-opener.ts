@@ -19,12 +19,12 @@ export interface UploadOpenerOptions {
 /**
  * Opens upload targets, which usually means creating a file. On local disks a create is fast.
  * Under create/delete churn, ext4 also walks past every inode freed in the last minute or so
- * before it picks one, and that takes 0.1-1 ms. It is still cheaper on the event loop than on
- * the thread pool. A pool open wakes a worker thread and then the event loop again, and when
- * client processes keep both cores busy, each wake-up waits for a CPU. Small files from 20
- * Python ftplib clients (bench/ftplib-probe.mjs) ran at 7 599 against 6 416 ops/s as threads
- * of one process, and 7 219 against 6 721 as processes. 200 concurrent STOR and the Node client's small-files row
- * stayed the same.
+ * before it picks one, and that takes 0.1-1 ms. Even then it is cheaper on the event loop than
+ * on the thread pool. A pool open wakes a worker thread and then the event loop again, and
+ * when client processes keep both cores busy, each wake-up waits for a CPU. Small files from
+ * 20 Python ftplib clients (bench/ftplib-probe.mjs) ran 7-18% faster with the create on the
+ * event loop. 200 concurrent STOR and the Node client's small files ran as fast as before
+ * (docs/profiling.md has the figures).
  *
  * A filesystem where creating a file blocks for long (network storage, a device that has to
  * spin up) would stall every session while it waits. So one create slower than
