@@ -259,6 +259,36 @@ test('faults: the file is made unreadable before RETR (root ignores modes: remov
   }
 });
 
+/** A STOR whose client sends nothing: 426 once the stall timeout in force (`seconds`) has passed. */
+async function silentUpload(srv: TestServer, seconds: number): Promise<void> {
+  const c = await loggedIn(srv);
+  const data = await c.passive();
+  const t0 = Date.now();
+  assert.ok([125, 150].includes((await c.send('STOR silent.bin')).code));
+  const reply = await c.read(seconds * 1000 + 5000);
+  assert.equal(reply.code, 426, reply.text);
+  assert.match(reply.text, new RegExp(`No data moved for ${seconds} s`));
+  assert.ok(Date.now() - t0 >= seconds * 1000 - 100, `aborted after ${Date.now() - t0} ms`);
+  await closedWithin(data, 5000);
+  c.close();
+}
+
+/** A STOR that sends a byte every 300 ms, `bytes` in all: it keeps moving, so it completes (226). */
+async function tricklingUpload(srv: TestServer, bytes: number): Promise<void> {
+  const c = await loggedIn(srv);
+  const data = await c.passive();
+  assert.ok([125, 150].includes((await c.send('STOR slow.bin')).code));
+  for (let i = 0; i < bytes; i++) {
+    data.write('x');
+    await sleep(300);
+  }
+  data.end();
+  const reply = await c.read(5000);
+  assert.equal(reply.code, 226, reply.text);
+  assert.equal(await readFile(join(srv.root, 'slow.bin'), 'utf8'), 'x'.repeat(bytes));
+  c.close();
+}
+
 test('faults: a transfer that stalls (data connection open, no byte moving) gets 426 at the stall timeout; a slow one that moves does not', async () => {
   const stallMs = 3000;
   const srv = await startServer({ timeouts: { dataStallMs: stallMs } });
@@ -283,28 +313,7 @@ test('faults: a transfer that stalls (data connection open, no byte moving) gets
         assert.equal((await c.send('NOOP')).code, 200, 'the session goes on');
         c.close();
       };
-      const silentUpload = async () => {
-        const c = await loggedIn(srv);
-        const data = await c.passive();
-        assert.ok([125, 150].includes((await c.send('STOR silent.bin')).code));
-        assert.equal((await c.read(stallMs + 4000)).code, 426);
-        await closedWithin(data, 5000);
-        c.close();
-      };
-      const tricklingUpload = async () => {
-        const c = await loggedIn(srv);
-        const data = await c.passive();
-        assert.ok([125, 150].includes((await c.send('STOR slow.bin')).code));
-        for (let i = 0; i < 20; i++) {
-          data.write('x');
-          await sleep(300);
-        }
-        data.end();
-        assert.equal((await c.read(5000)).code, 226);
-        assert.equal(await readFile(join(srv.root, 'slow.bin'), 'utf8'), 'x'.repeat(20));
-        c.close();
-      };
-      await Promise.all([stalledDownload(), silentUpload(), tricklingUpload()]);
+      await Promise.all([stalledDownload(), silentUpload(srv, 3), tricklingUpload(srv, 20)]);
     });
   } finally {
     await srv.close();
@@ -317,33 +326,7 @@ test('faults: a stall timeout shorter than progress reporting can see is taken a
   const srv = await startServer({ timeouts: { dataStallMs: 1000 } });
   try {
     await withoutLeaks(srv, async () => {
-      const silentUpload = async () => {
-        const c = await loggedIn(srv);
-        const data = await c.passive();
-        const t0 = Date.now();
-        assert.ok([125, 150].includes((await c.send('STOR silent.bin')).code));
-        const reply = await c.read(8000);
-        assert.equal(reply.code, 426, reply.text);
-        assert.match(reply.text, /No data moved for 3 s/);
-        assert.ok(Date.now() - t0 >= 2900, `aborted after ${Date.now() - t0} ms`);
-        await closedWithin(data, 5000);
-        c.close();
-      };
-      const tricklingUpload = async () => {
-        const c = await loggedIn(srv);
-        const data = await c.passive();
-        assert.ok([125, 150].includes((await c.send('STOR slow.bin')).code));
-        for (let i = 0; i < 16; i++) {
-          data.write('x');
-          await sleep(300);
-        }
-        data.end();
-        const reply = await c.read(5000);
-        assert.equal(reply.code, 226, reply.text);
-        assert.equal(await readFile(join(srv.root, 'slow.bin'), 'utf8'), 'x'.repeat(16));
-        c.close();
-      };
-      await Promise.all([silentUpload(), tricklingUpload()]);
+      await Promise.all([silentUpload(srv, 3), tricklingUpload(srv, 16)]);
     });
   } finally {
     await srv.close();
