@@ -200,12 +200,8 @@ static void post(int32_t id, int32_t event, int64_t bytes, int32_t code) {
 }
 
 static void report_progress(job_t *j) {
-  if (j->moved == j->reported) return;
-  int64_t now = now_ns();
-  if (now < j->report_at) return;
-  post(j->id, 0, j->moved - j->reported, 0);
-  j->reported = j->moved;
-  j->report_at = now + PROGRESS_NS;
+  int64_t fresh = progress_due(j->moved, &j->reported, &j->report_at);
+  if (fresh) post(j->id, 0, fresh, 0);
 }
 
 /*
@@ -292,11 +288,8 @@ static void report_linked(job_t *j, int link_code) {
   int64_t stored = j->linked_count < 0 ? tls_link_stored(j->tls, &end) : tls_link_sent(j->tls, &end);
   if (end == WAIT && link_code != WAIT) end = link_code; /* the link ended first: the store ends with it */
   if (end == WAIT) {
-    int64_t now = now_ns();
-    if (stored == j->linked_reported || now < j->report_at) return;
-    post(j->linked_id, 0, stored - j->linked_reported, 0);
-    j->linked_reported = stored;
-    j->report_at = now + PROGRESS_NS;
+    int64_t fresh = progress_due(stored, &j->linked_reported, &j->report_at);
+    if (fresh) post(j->linked_id, 0, fresh, 0);
     return;
   }
   j->linked_over = 1;

@@ -159,12 +159,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   if (status < 0) return finish(j, -status);
   int code = pump(j);
   if (code != WAIT) return finish(j, code);
-  if (j->moved == j->reported) return;
-  int64_t now = now_ns();
-  if (now < j->report_at) return;
-  j->reported = j->moved;
-  j->report_at = now + PROGRESS_NS;
-  call_js(j->id, CODE_PROGRESS, (double)j->moved);
+  if (progress_due(j->moved, &j->reported, &j->report_at)) call_js(j->id, CODE_PROGRESS, (double)j->moved);
 }
 
 static napi_value js_loop_start(napi_env env, napi_callback_info info) {

@@ -74,6 +74,20 @@ static inline int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/*
+ * The bytes a job that has moved `moved` in all should report now: 0 when nothing is new or
+ * its last report is less than PROGRESS_NS old. A non-zero answer counts as reported.
+ */
+static inline int64_t progress_due(int64_t moved, int64_t *reported, int64_t *report_at) {
+  if (moved == *reported) return 0;
+  int64_t now = now_ns();
+  if (now < *report_at) return 0;
+  int64_t fresh = moved - *reported;
+  *reported = moved;
+  *report_at = now + PROGRESS_NS;
+  return fresh;
+}
+
 /* exports[name] = cb; (size_t)-1 is NAPI_AUTO_LENGTH: the name is NUL-terminated. */
 static inline void export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
