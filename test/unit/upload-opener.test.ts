@@ -8,44 +8,49 @@ import { tempDir } from '../helpers/server.js';
 
 const CREATE = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL;
 
-/** Spins for `ms`: a create on a filesystem that blocks (this machine's disk never does). */
-function blockFor(ms: number): void {
-  const until = process.hrtime.bigint() + BigInt(ms) * 1_000_000n;
-  while (process.hrtime.bigint() < until);
+/**
+ * A clock that only moves when told: an open "takes" the time the test says, so the outcome
+ * never depends on how busy the machine is (a filesystem that blocks cannot be made here).
+ */
+function fakeClock(): { now: () => number; advance: (ms: number) => void } {
+  let ms = 1_000_000;
+  return { now: () => ms, advance: (by) => void (ms += by) };
 }
 
 test('upload opener: creates on the event loop; after a slow create, on the thread pool for 10 s, then on the event loop again', async () => {
   const dir = await tempDir('wharf-upload-opener-');
   try {
-    let clock = 1_000_000;
+    const clock = fakeClock();
     const used: string[] = [];
-    let slow = false;
+    let openTakesMs = 0;
     const opener = new UploadOpener({
       openNow: (path, flags, mode) => {
         used.push('loop');
-        if (slow) blockFor(5);
+        clock.advance(openTakesMs);
         return openSync(path, flags, mode);
       },
       openLater: async (path, flags, mode) => {
         used.push('pool');
         return openSync(path, flags, mode);
       },
-      now: () => clock,
+      now: clock.now,
     });
     const create = async (name: string) => closeSync(await opener.open(Buffer.from(join(dir, name)), CREATE, 0o644));
 
+    openTakesMs = 2; // not over the limit
     await create('a');
     await create('b');
     assert.deepEqual(used, ['loop', 'loop'], 'fast creates stay on the event loop');
-    slow = true;
-    await create('c'); // this one blocks 5 ms: the next ones go to the pool
+    assert.equal(opener.onPool, false);
+    openTakesMs = 5;
+    await create('c'); // too slow: the next ones go to the pool
     assert.equal(opener.onPool, true);
     await create('d');
-    clock += 9_999;
+    clock.advance(9_999);
     await create('e');
     assert.deepEqual(used.slice(2), ['loop', 'pool', 'pool']);
-    slow = false;
-    clock += 2;
+    openTakesMs = 0;
+    clock.advance(2);
     assert.equal(opener.onPool, false, 'after 10 s the event loop tries again');
     await create('f');
     assert.deepEqual(used.slice(5), ['loop']);
@@ -57,15 +62,22 @@ test('upload opener: creates on the event loop; after a slow create, on the thre
 test('upload opener: an open that fails rejects with the system error, on either path', async () => {
   const dir = await tempDir('wharf-upload-opener-');
   try {
-    const opener = new UploadOpener();
     const path = Buffer.from(join(dir, 'taken'));
+    const opener = new UploadOpener();
     closeSync(await opener.open(path, CREATE, 0o644));
     await assert.rejects(opener.open(path, CREATE, 0o644), { code: 'EEXIST' });
-    const pooled = new UploadOpener({ openNow: () => (blockFor(5), openSync(path, CREATE, 0o644)) });
-    await assert.rejects(pooled.open(path, CREATE, 0o644), { code: 'EEXIST' }); // slow, and failed: still an error
-    assert.equal(pooled.onPool, true);
-    await assert.rejects(pooled.open(path, CREATE, 0o644), { code: 'EEXIST' }); // the thread pool's real open
     await assert.rejects(opener.open(Buffer.from(join(dir, 'no-such-folder', 'x')), CREATE, 0o644), { code: 'ENOENT' });
+    const clock = fakeClock();
+    const slow = new UploadOpener({
+      openNow: (p, flags, mode) => {
+        clock.advance(5);
+        return openSync(p, flags, mode);
+      },
+      now: clock.now,
+    });
+    await assert.rejects(slow.open(path, CREATE, 0o644), { code: 'EEXIST' }); // slow, and failed: still an error
+    assert.equal(slow.onPool, true);
+    await assert.rejects(slow.open(path, CREATE, 0o644), { code: 'EEXIST' }); // the thread pool's real open
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

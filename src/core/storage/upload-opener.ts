@@ -1,10 +1,11 @@
 import { open as openCallback, openSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 
 const openOnPool = promisify(openCallback);
 
-/** A create-open that took this long on the event loop was too slow to do there. */
-const SLOW_OPEN_NS = 2_000_000n;
+/** A create-open that took this long (ms) on the event loop was too slow to do there. */
+const SLOW_OPEN_MS = 2;
 /** After a slow one, creates go to the thread pool for this long, then the event loop tries again. */
 const POOL_FOR_MS = 10_000;
 
@@ -13,6 +14,7 @@ export interface UploadOpenerOptions {
   openNow?: (path: Buffer, flags: number, mode: number) => number;
   /** The thread-pool open. */
   openLater?: (path: Buffer, flags: number, mode: number) => Promise<number>;
+  /** Monotonic milliseconds, fractional: times each open and the pool period. Tests pass their own. */
   now?: () => number;
 }
 
@@ -28,7 +30,7 @@ export interface UploadOpenerOptions {
  *
  * A filesystem where creating a file blocks for long (network storage, a device that has to
  * spin up) would stall every session while it waits. So one create slower than
- * SLOW_OPEN_NS sends the next ones to the thread pool for POOL_FOR_MS, and after that the
+ * SLOW_OPEN_MS sends the next ones to the thread pool for POOL_FOR_MS, and after that the
  * event loop tries again. Such a filesystem costs one stall per period, not one per upload.
  */
 export class UploadOpener {
@@ -41,7 +43,7 @@ export class UploadOpener {
   constructor(options: UploadOpenerOptions = {}) {
     this.openNow = options.openNow ?? openSync;
     this.openLater = options.openLater ?? openOnPool;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => performance.now());
   }
 
   /** Whether the next open runs on the thread pool (a recent one was slow). */
@@ -52,11 +54,12 @@ export class UploadOpener {
   /** Opens `path`; errors reject, as the thread-pool open's do (EEXIST, ELOOP, ...). */
   async open(path: Buffer, flags: number, mode: number): Promise<number> {
     if (this.onPool) return this.openLater(path, flags, mode);
-    const started = process.hrtime.bigint();
+    const started = this.now();
     try {
       return this.openNow(path, flags, mode);
     } finally {
-      if (process.hrtime.bigint() - started > SLOW_OPEN_NS) this.poolUntil = this.now() + POOL_FOR_MS;
+      const ended = this.now();
+      if (ended - started > SLOW_OPEN_MS) this.poolUntil = ended + POOL_FOR_MS;
     }
   }
 }
