@@ -1,12 +1,13 @@
 // Login probe: starts Wharf and peers as the bench does, then alternates the "logins" load
 // job between them, printing wall time and server CPU per rep. Usage:
-//   node bench/login-probe.mjs [reps] [--peers ftpsrv,pyftpdlib,wharf@/other/dist/src/cli/main.js] [--clients N] [--cpu-prof] [--gap MS]
+//   node bench/login-probe.mjs [reps] [--peers ftpsrv,pyftpdlib,wharf@/other/dist/src/cli/main.js] [--clients N] [--cpu-prof] [--gap MS] [--tls]
+// --tls logs in as the bench's FTPS logins row does (AUTH TLS and a full handshake first).
 // --gap waits that long before each rep: in the bench a server sits idle while the others run
 // (Wharf releases memory after a quiet moment), and the next burst starts from there.
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SERVERS, parseServerSpec } from './lib/servers.mjs';
-import { BENCH_DIR, SYSTEM_USER } from './lib/setup.mjs';
+import { BENCH_DIR, SYSTEM_USER, ensureTlsPair } from './lib/setup.mjs';
 import { treeCpuSeconds } from './lib/procs.mjs';
 
 const [repsText = '5', ...rest] = process.argv.slice(2);
@@ -14,14 +15,16 @@ const opt = (name, dflt) => (rest.includes(name) ? rest[rest.indexOf(name) + 1] 
 const peers = opt('--peers', '').split(',').filter(Boolean);
 const clients = Number(opt('--clients', '200'));
 const gapMs = Number(opt('--gap', '0'));
+const secure = rest.includes('--tls');
 const work = path.join(BENCH_DIR, '.work', 'quick');
+const tls = secure ? ensureTlsPair(work) : undefined;
 const root = path.join(work, 'root');
 
 const started = [];
 try {
   let i = 0;
   for (const name of ['wharf', ...peers]) {
-    const env = { port: 21950 + i, pasv: { min: 47000 + i * 500, max: 47499 + i * 500 }, root, user: SYSTEM_USER, pass: 'Bench-pass-1', work,
+    const env = { port: 21950 + i, pasv: { min: 47000 + i * 500, max: 47499 + i * 500 }, root, user: SYSTEM_USER, pass: 'Bench-pass-1', work, tls,
       nodeArgs: name === 'wharf' && rest.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', '/tmp/wharf-login-prof'] : [] };
     i++;
     // wharf@/path/to/main.js: another Wharf build, for interleaved A/B runs
@@ -32,7 +35,7 @@ try {
   for (let rep = 0; rep < Number(repsText); rep++) {
     for (const { name, env, handle } of rep % 2 ? [...started].reverse() : started) {
       if (gapMs) await new Promise((res) => setTimeout(res, gapMs));
-      const job = { kind: 'logins', port: env.port, user: env.user, pass: env.pass, clients, timeoutSec: 60 };
+      const job = { kind: 'logins', tls: secure, port: env.port, user: env.user, pass: env.pass, clients, timeoutSec: 60 };
       const c0 = treeCpuSeconds(handle.pid);
       const r = spawnSync(process.execPath, [path.join(BENCH_DIR, 'clients/load.mjs'), JSON.stringify(job)], { encoding: 'utf8' });
       const burst = treeCpuSeconds(handle.pid) - c0; // before the quiet moment's collection (Wharf)

@@ -101,7 +101,7 @@ async function main() {
   if (missing.length) log(`not available, skipped: ${missing.join(', ')}`);
   const only = args.only ? new Set(args.only.split(',')) : undefined;
   // Slow-to-fail rows last, so a run cut short still covers the most.
-  const ORDER = ['retr_big', 'stor_big', 'ftps_retr_big', 'ftps_stor_big', 'list', 'mlsd', 'retr_many', 'stor_many', 'small_files', 'idle_memory', 'logins'];
+  const ORDER = ['retr_big', 'stor_big', 'ftps_retr_big', 'ftps_stor_big', 'list', 'mlsd', 'retr_many', 'ftps_retr_many', 'stor_many', 'ftps_stor_many', 'small_files', 'ftps_small_files', 'idle_memory', 'logins', 'ftps_logins'];
   const list = workloads({ sizes })
     .filter((w) => !only || only.has(w.id))
     .sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));

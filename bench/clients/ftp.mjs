@@ -1,7 +1,10 @@
 // A minimal raw-socket FTP client for the benchmarks: passive mode only, binary only, no
 // parsing beyond what the workloads need. It is deliberately thin so that the client is
-// never the bottleneck when 200 of them run in one process.
+// never the bottleneck when 200 of them run in one process. With `tls`, it speaks explicit
+// FTPS as curl does: AUTH TLS, PBSZ 0 + PROT P after login, and every data connection
+// encrypted, resuming the control connection's TLS session (vsftpd and ProFTPD require that).
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 
 /** Where downloads are read to and forgotten (one per process: reads are synchronous). */
 const DISCARD = Buffer.allocUnsafe(1024 * 1024);
@@ -13,17 +16,26 @@ export class FtpError extends Error {}
 export class FtpClient {
   /** @param {net.Socket} socket */
   constructor(socket, localAddress) {
-    this.socket = socket;
     this.localAddress = localAddress;
     this.buffer = '';
     this.current = null; // lines of a multi-line reply in progress
     this.replies = [];
     this.waiters = [];
     this.closedError = null;
+    /** Set once the control connection is TLS: data connections are encrypted and resume `session`. */
+    this.tls = false;
+    this.session = undefined;
+    this.attach(socket);
+  }
+
+  /** Reads replies from `socket` (the plain one, then the TLS one after AUTH TLS). */
+  attach(socket) {
+    this.socket = socket;
     socket.setEncoding('latin1');
     socket.setNoDelay(true);
     socket.on('data', (text) => this.onData(text));
     const onGone = (err) => {
+      if (this.socket !== socket) return; // the plain socket under TLS: the TLS socket reports
       this.closedError ??= err ?? new FtpError('control connection closed');
       for (const w of this.waiters.splice(0)) w.reject(this.closedError);
     };
@@ -31,9 +43,9 @@ export class FtpClient {
     socket.on('close', () => onGone());
   }
 
-  /** Connects and waits for the greeting. */
-  static connect({ host = '127.0.0.1', port, localAddress }) {
-    return new Promise((resolve, reject) => {
+  /** Connects and waits for the greeting; with `tls`, also AUTH TLS and the handshake. */
+  static async connect({ host = '127.0.0.1', port, localAddress, tls: secure = false }) {
+    const client = await new Promise((resolve, reject) => {
       const socket = net.connect({ host, port, ...(localAddress ? { localAddress } : {}) });
       const client = new FtpClient(socket, localAddress);
       socket.once('error', reject);
@@ -46,6 +58,29 @@ export class FtpClient {
         })
         .catch(reject);
     });
+    if (secure) await client.startTls();
+    return client;
+  }
+
+  /** AUTH TLS, then the handshake on the control connection (the bench certificate is self-signed). */
+  async startTls() {
+    await this.expect('AUTH TLS', 234);
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    const secure = tls.connect({ socket: plain, rejectUnauthorized: false });
+    secure.on('session', (session) => (this.session = session));
+    await new Promise((resolve, reject) => {
+      secure.once('secureConnect', resolve);
+      secure.once('error', reject);
+    });
+    this.attach(secure);
+    this.tls = true;
+  }
+
+  /** After login on a TLS control connection: encrypted data connections (PBSZ 0, PROT P). */
+  async protectData() {
+    await this.expect('PBSZ 0', 200);
+    await this.expect('PROT P', 200);
   }
 
   onData(text) {
@@ -110,10 +145,12 @@ export class FtpClient {
     const host = `${m[1]}.${m[2]}.${m[3]}.${m[4]}`;
     const port = Number(m[5]) * 256 + Number(m[6]);
     return new Promise((resolve, reject) => {
-      const data = net.connect({ host, port, ...(this.localAddress ? { localAddress: this.localAddress } : {}), ...(onread ? { onread } : {}) });
+      const data = net.connect({ host, port, ...(this.localAddress ? { localAddress: this.localAddress } : {}), ...(onread && !this.tls ? { onread } : {}) });
       data.once('connect', () => {
         data.off('error', reject);
-        resolve(data);
+        // The handshake runs while the transfer command is sent (as curl does): some servers
+        // answer it only once they have the command, so waiting for it here would deadlock.
+        resolve(this.tls ? tls.connect({ socket: data, session: this.session, rejectUnauthorized: false }) : data);
       });
       data.once('error', reject);
     });
@@ -135,6 +172,7 @@ export class FtpClient {
     // A tight reader: every download in this process reads into one reused buffer (the bytes
     // are discarded), so the client is not what limits many concurrent downloads.
     const data = await this.openData({ buffer: DISCARD, callback: (n) => void (bytes += n) });
+    if (this.tls) data.on('data', (chunk) => void (bytes += chunk.length)); // TLS sockets have no onread
     data.resume();
     const done = new Promise((resolve, reject) => {
       data.once('end', resolve);

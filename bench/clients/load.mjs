@@ -2,15 +2,18 @@
 // harness never shares an event loop with the clients. Usage:
 //   node bench/clients/load.mjs '<json job>'
 // Prints one JSON line: { seconds, ops, bytes }. The "idle" job prints "READY" once every
-// session is logged in, then holds them until its stdin closes.
+// session is logged in, then holds them until its stdin closes. `"tls": true` in a job runs it
+// over explicit FTPS: AUTH TLS before the login, and PROT P data connections.
 import { FtpClient, sourceAddress } from './ftp.mjs';
 
 const job = JSON.parse(process.argv[2]);
 const { port, user, pass } = job;
+const secure = job.tls === true;
 
 async function connectAndLogin(i) {
-  const client = await FtpClient.connect({ port, localAddress: sourceAddress(i) });
+  const client = await FtpClient.connect({ port, localAddress: sourceAddress(i), tls: secure });
   await client.login(user, pass);
+  if (secure) await client.protectData();
   await client.expect('TYPE I', 200);
   return client;
 }
@@ -36,7 +39,7 @@ async function logins() {
   const t0 = process.hrtime.bigint();
   const clients = await Promise.all(
     Array.from({ length: job.clients }, async (_, i) => {
-      const c = await FtpClient.connect({ port, localAddress: sourceAddress(i) });
+      const c = await FtpClient.connect({ port, localAddress: sourceAddress(i), tls: secure });
       await c.login(user, pass);
       return c;
     }),

@@ -287,9 +287,14 @@ server's whole process tree, so forking servers are not charged their shared pag
 under the table and in the JSON. CPU per GB is user+system time of the server and every process it forked during the big
 RETR/STOR, ${run.cpuAccounting === 'proc' ? 'read from /proc (cgroups were not writable: the time of a forked child reaped by init is missed)' : "read from a cpuacct cgroup per server, which also counts children that exited and were reaped by init (from /proc, vsftpd's session processes went uncounted)"}.
 
-**FTPS.** The FTPS rows are the same big RETR/STOR with curl \`--ssl-reqd -k\`: explicit \`AUTH TLS\`, then
+**FTPS.** The big FTPS rows are the same RETR/STOR with curl \`--ssl-reqd -k\`: explicit \`AUTH TLS\`, then
 \`PBSZ 0\` + \`PROT P\`, so control and data are both encrypted; curl resumes the control connection's TLS
-session on the data connection. Every server offers FTPS beside plain FTP with one self-signed
+session on the data connection. The FTPS logins, concurrent transfers and small files are the plain rows'
+jobs with \`load.mjs\` speaking FTPS as curl does (\`AUTH TLS\` and a full handshake before \`USER\`, then
+\`PBSZ 0\` + \`PROT P\`; every data connection starts its handshake right after connecting, resuming the
+control connection's TLS 1.3 session, and ends with close_notify). Node's TLS client costs about as much
+CPU per handshake as the servers do, so on this 2-core machine these rows measure the client and the
+server sharing the cores (the JSON keeps the client's CPU per repetition). Every server offers FTPS beside plain FTP with one self-signed
 ECDSA P-256 certificate made at bench start (\`bench/.work/*/tls-*.pem\`): Wharf \`--tls-cert/--tls-key\`,
 pyftpdlib \`TLS_FTPHandler\` (pyOpenSSL), vsftpd \`ssl_enable=YES\` (its default \`require_ssl_reuse=YES\`),
 ProFTPD \`mod_tls\` from Debian's \`proftpd-mod-crypto\` (\`TLSEngine on\`, \`TLSECCertificateFile\`,

@@ -166,44 +166,47 @@ export function workloads({ sizes }) {
         return bigTransfer(ctx, () => curl([...FTPS, '-T', path.join(ctx.root, 'big.bin'), url(ctx, 'up-tls-big.bin')], 600), 'up-tls');
       },
     },
-    {
-      id: 'logins',
-      title: `${sizes.logins} clients log in at once`,
+    ...[false, true].map((tls) => ({
+      id: tls ? 'ftps_logins' : 'logins',
+      title: `${sizes.logins} clients log in at once${tls ? ' over FTPS (AUTH TLS first)' : ''}`,
       unit: 's',
       better: 'lower',
+      tls,
       async run(ctx) {
-        const r = await load({ kind: 'logins', port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.logins, timeoutSec: 60 });
+        const r = await load({ kind: 'logins', tls, port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.logins, timeoutSec: 60 });
         await settle(500);
-        return { value: r.seconds };
+        return { value: r.seconds, extra: { clientCpuSeconds: r.clientCpuSeconds } };
       },
-    },
-    {
-      id: 'retr_many',
-      title: `${sizes.many} concurrent RETR of ${sizes.mediumLabel}`,
+    })),
+    ...[false, true].map((tls) => ({
+      id: tls ? 'ftps_retr_many' : 'retr_many',
+      title: `${sizes.many} concurrent ${tls ? 'FTPS ' : ''}RETR of ${sizes.mediumLabel}`,
       unit: 'GB/s',
       better: 'higher',
       transfer: true,
+      tls,
       async run(ctx) {
         warmFile(path.join(ctx.root, 'medium.bin'));
-        const r = await load({ kind: 'retrMany', port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.many, path: 'medium.bin', size: sizes.medium, timeoutSec: 300 });
+        const r = await load({ kind: 'retrMany', tls, port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.many, path: 'medium.bin', size: sizes.medium, timeoutSec: 300 });
         await settle(500);
-        return { value: r.bytes / GB / r.seconds, extra: { seconds: r.seconds } };
+        return { value: r.bytes / GB / r.seconds, extra: { seconds: r.seconds, clientCpuSeconds: r.clientCpuSeconds } };
       },
-    },
-    {
-      id: 'stor_many',
-      title: `${sizes.many} concurrent STOR of ${sizes.mediumLabel}`,
+    })),
+    ...[false, true].map((tls) => ({
+      id: tls ? 'ftps_stor_many' : 'stor_many',
+      title: `${sizes.many} concurrent ${tls ? 'FTPS ' : ''}STOR of ${sizes.mediumLabel}`,
       unit: 'GB/s',
       better: 'higher',
       transfer: true,
+      tls,
       async run(ctx) {
         cleanUploads(ctx.root, 'up-many');
-        const r = await load({ kind: 'storMany', port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.many, prefix: 'up-many-', size: sizes.medium, timeoutSec: 300 });
+        const r = await load({ kind: 'storMany', tls, port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.many, prefix: 'up-many-', size: sizes.medium, timeoutSec: 300 });
         await settle(500);
         cleanUploads(ctx.root, 'up-many');
-        return { value: r.bytes / GB / r.seconds, extra: { seconds: r.seconds } };
+        return { value: r.bytes / GB / r.seconds, extra: { seconds: r.seconds, clientCpuSeconds: r.clientCpuSeconds } };
       },
-    },
+    })),
     {
       id: 'list',
       title: `LIST of ${sizes.entries.toLocaleString('en')} entries`,
@@ -225,18 +228,19 @@ export function workloads({ sizes }) {
         return { value: r.seconds };
       },
     },
-    {
-      id: 'small_files',
-      title: `small files: ${sizes.smallClients} clients x ${sizes.smallRounds} x (STOR+RETR+DELE of 4 KB)`,
+    ...[false, true].map((tls) => ({
+      id: tls ? 'ftps_small_files' : 'small_files',
+      title: `small files${tls ? ' over FTPS' : ''}: ${sizes.smallClients} clients x ${sizes.smallRounds} x (STOR+RETR+DELE of 4 KB)`,
       unit: 'ops/s',
       better: 'higher',
+      tls,
       async run(ctx) {
-        const r = await load({ kind: 'smallFiles', port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.smallClients, rounds: sizes.smallRounds, size: 4096, prefix: 'up-small-', timeoutSec: 300 });
+        const r = await load({ kind: 'smallFiles', tls, port: ctx.port, user: ctx.user, pass: ctx.pass, clients: sizes.smallClients, rounds: sizes.smallRounds, size: 4096, prefix: 'up-small-', timeoutSec: 300 });
         cleanUploads(ctx.root, 'up-small');
         await settle(500);
-        return { value: r.ops / r.seconds, extra: { seconds: r.seconds, ops: r.ops } };
+        return { value: r.ops / r.seconds, extra: { seconds: r.seconds, ops: r.ops, clientCpuSeconds: r.clientCpuSeconds } };
       },
-    },
+    })),
     {
       id: 'idle_memory',
       title: `memory with ${sizes.idle.toLocaleString('en')} idle logged-in sessions (PSS)`,
