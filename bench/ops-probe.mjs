@@ -1,25 +1,28 @@
 // Small-files probe: Wharf and one peer started as the bench does, the small-files job run
 // alternately against each; prints ops/s and server CPU ms per operation (medians).
-//   node bench/ops-probe.mjs <peer (a name, wharf@/path/main.js or wharf?VAR=value)> [reps] [rounds] [--workers N] [--clients N (default 10; the bench runs 20)] [--cpu-prof (Wharf's profile in /tmp/wharf-ops-prof)]
+//   node bench/ops-probe.mjs <peer (a name, wharf@/path/main.js or wharf?VAR=value)> [reps] [rounds] [--workers N] [--clients N (default 10; the bench runs 20)] [--cpu-prof (Wharf's profile in /tmp/wharf-ops-prof)] [--tls]
+// --tls runs the job as the bench's FTPS small-files row does (AUTH TLS, PROT P data connections).
 // The client's own CPU per operation is printed too: on a 2-core machine it shares the cores.
 // "machine CPU" is every CPU's busy time over the job (/proc/stat, kernel threads and softirq included; the client's start-up too).
 // For Wharf also its main thread's CPU per operation and how busy that event loop was.
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SERVERS, parseServerSpec } from './lib/servers.mjs';
-import { BENCH_DIR, SYSTEM_USER } from './lib/setup.mjs';
+import { BENCH_DIR, SYSTEM_USER, ensureTlsPair } from './lib/setup.mjs';
 import { cpuByThreadName, machineCpuSeconds, threadCpuSeconds, treeCpuSeconds } from './lib/procs.mjs';
 
 const [peer, repsText = '3', rounds = '60', ...rest] = process.argv.slice(2);
 const workers = rest.includes('--workers') ? Number(rest[rest.indexOf('--workers') + 1]) : 1;
 const clients = rest.includes('--clients') ? Number(rest[rest.indexOf('--clients') + 1]) : 10;
 const work = path.join(BENCH_DIR, '.work', 'quick');
+const secure = rest.includes('--tls');
+const tls = secure ? ensureTlsPair(work) : undefined;
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const started = [];
 try {
   let i = 0;
   for (const name of ['wharf', peer]) {
-    const env = { port: 21600 + i, pasv: { min: 22000 + i * 2500, max: 24399 + i * 2500 }, root: path.join(work, 'root'), user: SYSTEM_USER, pass: 'Bench-pass-1', work, workers,
+    const env = { port: 21600 + i, pasv: { min: 22000 + i * 2500, max: 24399 + i * 2500 }, root: path.join(work, 'root'), user: SYSTEM_USER, pass: 'Bench-pass-1', work, workers, tls,
       nodeArgs: name.startsWith('wharf') && rest.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', '/tmp/wharf-ops-prof'] : [] };
     i++;
     const { name: server, main, vars } = parseServerSpec(name); // A/B: wharf@/path/main.js, wharf?VAR=value
@@ -29,7 +32,7 @@ try {
   const res = Object.fromEntries(started.map((s) => [s.name, { rate: [], cpu: [], client: [], machine: [], main: [], busy: [], threads: {} }]));
   for (let rep = 0; rep < Number(repsText); rep++) {
     for (const { name, env, handle } of rep % 2 ? [...started].reverse() : started) {
-      const job = { kind: 'smallFiles', port: env.port, user: env.user, pass: env.pass, clients, rounds: Number(rounds), size: 4096, prefix: 'up-ops-', timeoutSec: 120 };
+      const job = { kind: 'smallFiles', tls: secure, port: env.port, user: env.user, pass: env.pass, clients, rounds: Number(rounds), size: 4096, prefix: 'up-ops-', timeoutSec: 120 };
       const c0 = treeCpuSeconds(handle.pid);
       const w0 = machineCpuSeconds();
       const isWharf = name.startsWith('wharf');
