@@ -26,7 +26,9 @@
  * engineTls runs an FTPS data connection's TLS (native/tls-link.c) as a job with two
  * descriptors in epoll: the client's socket and the engine's end of the plaintext socketpair.
  * Event 2 reports its handshake (code 1: resumed, 2: full); its end may carry OpenSSL's
- * reason (callback's fifth argument). engineTlsStore has such a link write an upload to the
+ * reason (callback's fifth argument). Event 3 says that its close_notify and FIN are with the
+ * kernel, behind every record: the transfer may be answered while the link waits for the
+ * client's own close_notify. engineTlsStore has such a link write an upload to the
  * file itself, engineTlsSend read a download from it; either reports under its own id.
  *
  * engineWaitReadable ends (code 0) as soon as `fd` is readable: a native passive listener
@@ -304,9 +306,10 @@ static void report_linked(job_t *j, int link_code) {
  */
 static int run_tls(worker_t *w, job_t *j, int plain_event, uint32_t events) {
   uint32_t sock_interest = 0, plain_interest = 0;
-  int handshake = 0;
-  int code = tls_link_step(j->tls, plain_event, events, &sock_interest, &plain_interest, &handshake);
+  int handshake = 0, notified = 0;
+  int code = tls_link_step(j->tls, plain_event, events, &sock_interest, &plain_interest, &handshake, &notified);
   if (handshake) post(j->id, 2, 0, handshake);
+  if (notified) post(j->id, 3, 0, 0);
   report_linked(j, code);
   if (code != WAIT) return code;
   if (!plain_event && (events & (EPOLLHUP | EPOLLERR)) && sock_interest == 0 && !j->sock_detached) {

@@ -329,6 +329,7 @@ struct tls_link {
   int local_done; /* JavaScript ended its side */
   int notify_queued; /* our close_notify is in the write buffer */
   int notify_sent;
+  int notify_reported; /* tls_link_step said so (*notified) */
   BIO *wbio;        /* the write buffer in front of the socket (OpenSSL owns it) */
   int plain_gone; /* JavaScript's end hung up */
   const char *reason;
@@ -614,7 +615,7 @@ static int pump_out(tls_link_t *link, uint32_t *sock_interest, uint32_t *plain_i
   return WAIT;
 }
 
-int tls_link_step(tls_link_t *link, int plain_event, uint32_t events, uint32_t *sock_interest, uint32_t *plain_interest, int *handshake) {
+int tls_link_step(tls_link_t *link, int plain_event, uint32_t events, uint32_t *sock_interest, uint32_t *plain_interest, int *handshake, int *notified) {
   if (plain_event && (events & (EPOLLHUP | EPOLLERR))) link->plain_gone = 1;
   for (int round = 0; round < 64; round++) {
     uint32_t want_sock = 0, want_plain = 0;
@@ -637,6 +638,10 @@ int tls_link_step(tls_link_t *link, int plain_event, uint32_t events, uint32_t *
     }
     int code = pump_in(link, &want_sock, &want_plain, &progress);
     if (code == WAIT) code = pump_out(link, &want_sock, &want_plain, &progress);
+    if (link->notify_sent && !link->notify_reported) {
+      link->notify_reported = 1;
+      *notified = 1;
+    }
     if (code != WAIT) return code;
     if (link->plain_shut && link->notify_sent) return 0;
     if (progress) continue;

@@ -32,9 +32,11 @@ int tls_link_plain_fd(const tls_link_t *link);
  * epoll said about it. Returns CODE_WAIT (wait: *sock_interest and *plain_interest say for what) or
  * how the link ended: 0, CODE_CANCELLED (JavaScript's end is gone), an errno or
  * CODE_TLS_FAILED. *handshake is set to 1 (the session was resumed) or 2 (a full handshake)
- * in the step that completes the handshake, else left alone.
+ * in the step that completes the handshake, else left alone. *notified is set to 1 in the
+ * step that handed our close_notify, after every record, and our FIN to the kernel (the
+ * client's own close_notify may still be on its way), else left alone.
  */
-int tls_link_step(tls_link_t *link, int plain_event, uint32_t events, uint32_t *sock_interest, uint32_t *plain_interest, int *handshake);
+int tls_link_step(tls_link_t *link, int plain_event, uint32_t events, uint32_t *sock_interest, uint32_t *plain_interest, int *handshake, int *notified);
 
 /*
  * From now on decrypted bytes go to `file` (owned by the link from here) at `offset` instead

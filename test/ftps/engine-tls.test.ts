@@ -504,3 +504,39 @@ for (const path of PATHS) {
     }
   });
 }
+
+// 8. A download is answered once our close_notify and FIN are out, without waiting for the
+// client's close_notify: a client that closes its data connection only after the 226
+// would otherwise wait out the 10 s grace and get a 426 for a download it had whole.
+for (const path of PATHS) {
+  test(`${path} TLS: a PROT P download gets its 226 while the client still holds the data connection open; the connection ends when the client closes`, async () => {
+    const srv = await startOn(path);
+    try {
+      const body = randomBytes(200_000);
+      await writeFile(join(srv.root, 'held.bin'), body);
+      const c = await protectedSession(srv.port);
+      // allowHalfOpen: after the server's close_notify and FIN, this client sends nothing back.
+      const tcp = net.connect({ port: await epsvPort(c), host: '127.0.0.1', allowHalfOpen: true });
+      tcp.on('error', () => undefined);
+      const data = tls.connect({ socket: tcp, session: c.tlsSession!, rejectUnauthorized: false });
+      data.on('error', () => undefined);
+      const got = collect(data);
+      opened(await c.send('RETR held.bin'));
+      assert.deepEqual(await got, body);
+      const before = Date.now();
+      const done = await c.read(5000);
+      assert.equal(done.code, 226, done.text);
+      assert.ok(Date.now() - before < 2000, `226 came ${Date.now() - before} ms after the data`);
+      assert.ok(!data.destroyed && !data.writableEnded, 'the client had not closed its side yet');
+      if (path === 'engine') assert.equal(engineJobs(), 1, 'the link still waits for the client');
+      const serverClosed = once(data, 'close');
+      data.end();
+      await serverClosed;
+      await until(() => engineJobs() === 0, 'the link ends once the client closed');
+      assert.equal((await c.send('NOOP')).code, 200);
+      c.close();
+    } finally {
+      await srv.close();
+    }
+  });
+}

@@ -38,6 +38,8 @@ interface RunningJob {
   resolve: (end: EngineJobEnd) => void;
   /** TLS links: the handshake finished (true: the session was resumed). */
   onHandshake: ((resumed: boolean) => void) | undefined;
+  /** TLS links: our close_notify and FIN are with the kernel. */
+  onNotified: (() => void) | undefined;
 }
 
 /** A link ended in OpenSSL; `reason` says why. */
@@ -54,6 +56,13 @@ export interface EngineTlsLink extends EngineJob {
   readonly plainFd: number;
   /** Settles when the handshake is done (true: the control session was resumed); never rejects. */
   readonly handshake: Promise<boolean>;
+  /**
+   * Settles once JavaScript ended its side and the link handed every record, then its
+   * close_notify and FIN, to the kernel: what PROTOCOL.md §4 asks before a 226. The link
+   * still waits for the client's own close_notify (so that it meets an open socket, not a
+   * RST) and ends after it. Never settles for a link that ends without sending one; never rejects.
+   */
+  readonly closeNotified: Promise<void>;
   /**
    * Has the link store the rest of the upload into the file at `offset` itself (no hop
    * through the plaintext socket), or undefined when it cannot. JavaScript must have stopped
@@ -115,6 +124,7 @@ class TransferEngine {
     const job = this.jobs.get(id);
     if (!job) return;
     if (event === 2) return job.onHandshake?.(code === 1);
+    if (event === 3) return job.onNotified?.();
     if (bytes > 0) {
       job.moved += bytes;
       job.onBytes(bytes);
@@ -189,11 +199,13 @@ class TransferEngine {
     let plainFd = -1;
     let resumed!: (resumed: boolean) => void;
     const handshake = new Promise<boolean>((r) => (resumed = r));
+    let notified!: () => void;
+    const closeNotified = new Promise<void>((r) => (notified = r));
     const started = (id: number) => {
       plainFd = start.call(this.io, id, context, socketFd);
       return plainFd >= 0 ? 0 : plainFd;
     };
-    const job = this.submit(() => undefined, started, (r) => resumed(r));
+    const job = this.submit(() => undefined, started, (r) => resumed(r), () => notified());
     if (!job) return undefined;
     // WHARF_ENGINE_TLS=relay: transfers pass through the plaintext socket as well (A/B runs).
     const relay = process.env.WHARF_ENGINE_TLS === 'relay';
@@ -208,7 +220,7 @@ class TransferEngine {
       storeInto && linked(onBytes, (id) => storeInto.call(this.io, job.id, id, fileFd, offset));
     const send = (fileFd: number, offset: number, count: number, onBytes: (n: number) => void) =>
       sendFrom && linked(onBytes, (id) => sendFrom.call(this.io, job.id, id, fileFd, offset, count));
-    return { plainFd, handshake, ended: job.ended, cancel: job.cancel, store, send };
+    return { plainFd, handshake, closeNotified, ended: job.ended, cancel: job.cancel, store, send };
   }
 
   private takeId(): number {
@@ -217,12 +229,17 @@ class TransferEngine {
     return id;
   }
 
-  private submit(onBytes: (n: number) => void, start: (id: number) => number, onHandshake?: (resumed: boolean) => void): (EngineJob & { id: number }) | undefined {
+  private submit(
+    onBytes: (n: number) => void,
+    start: (id: number) => number,
+    onHandshake?: (resumed: boolean) => void,
+    onNotified?: () => void,
+  ): (EngineJob & { id: number }) | undefined {
     const id = this.takeId();
     if (start(id) !== 0) return undefined; // out of descriptors, for instance
     let resolve!: (end: EngineJobEnd) => void;
     const ended = new Promise<EngineJobEnd>((r) => (resolve = r));
-    this.jobs.set(id, { moved: 0, onBytes, resolve, onHandshake });
+    this.jobs.set(id, { moved: 0, onBytes, resolve, onHandshake, onNotified });
     return { id, ended, cancel: () => void this.io.engineCancel(id) };
   }
 

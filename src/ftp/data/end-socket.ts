@@ -2,7 +2,7 @@ import { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { tlsLinkFailure, tlsLinkOf, type EngineJob } from '../../core/storage/transfer-engine.js';
+import { tlsLinkFailure, tlsLinkOf, type EngineTlsLink } from '../../core/storage/transfer-engine.js';
 
 /**
  * How long a TLS peer may take to close after our close_notify before it is cut off: by
@@ -25,18 +25,27 @@ export function endDataSocket(socket: Duplex): Promise<void> {
   // report may come after the client's close); failures before that were raised there.
   if (socket.destroyed) return Promise.resolve();
   if (closesOnOwnEnd(socket)) return endAndClose(socket);
-  return endAndAwaitPeer(socket);
+  const closed = endAndAwaitPeer(socket);
+  // Node's TLS: 'finish' comes once our close_notify and FIN went to the kernel, which is all
+  // a 226 needs (see endEngineTls); the peer's close_notify is still absorbed before the close.
+  if (socket instanceof TLSSocket) return Promise.race([closed, once(socket, 'finish').then(noop, noop)]);
+  return closed;
 }
+
+const noop = (): void => undefined;
 
 /**
  * A data connection the engine secured (src/ftp/engine-tls.ts): JavaScript's side ends like
- * TLS (end, then wait for the link to close it once close_notify went both ways), and the
- * outcome is the link's: its failure to deliver the last records is a 426.
+ * TLS (end, and the link closes the plaintext socket once close_notify went both ways), and
+ * the outcome is the link's: its failure to deliver the last records is a 426. The 226 may
+ * go as soon as our close_notify and FIN are with the kernel, behind every record. Waiting
+ * for the client's close_notify as well cost a download one more turn of the client's
+ * before its 226, for nothing the client needs. The link absorbs that close_notify afterwards.
  */
-async function endEngineTls(socket: Duplex, link: EngineJob): Promise<void> {
-  if (!socket.destroyed) await endAndAwaitPeer(socket);
-  const end = await link.ended;
-  if (end.code !== 0) throw tlsLinkFailure(end);
+async function endEngineTls(socket: Duplex, link: EngineTlsLink): Promise<void> {
+  if (!socket.destroyed) void endAndAwaitPeer(socket);
+  const end = await Promise.race([link.ended, link.closeNotified]);
+  if (end && end.code !== 0) throw tlsLinkFailure(end);
 }
 
 /**
