@@ -329,7 +329,6 @@ struct tls_link {
   int local_done; /* JavaScript ended its side */
   int notify_queued; /* our close_notify is in the write buffer */
   int notify_sent;
-  int notify_reported; /* tls_link_step said so (*notified) */
   BIO *wbio;        /* the write buffer in front of the socket (OpenSSL owns it) */
   int plain_gone; /* JavaScript's end hung up */
   const char *reason;
@@ -636,12 +635,10 @@ int tls_link_step(tls_link_t *link, int plain_event, uint32_t events, uint32_t *
       link->handshaken = 1;
       *handshake = SSL_session_reused(link->ssl) ? 1 : 2;
     }
+    int was_sent = link->notify_sent;
     int code = pump_in(link, &want_sock, &want_plain, &progress);
     if (code == WAIT) code = pump_out(link, &want_sock, &want_plain, &progress);
-    if (link->notify_sent && !link->notify_reported) {
-      link->notify_reported = 1;
-      *notified = 1;
-    }
+    if (link->notify_sent && !was_sent) *notified = 1;
     if (code != WAIT) return code;
     if (link->plain_shut && link->notify_sent) return 0;
     if (progress) continue;
